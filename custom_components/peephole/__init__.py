@@ -1,0 +1,69 @@
+"""Peephole: a private video doorbell for Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import CONF_CAMERA_ENTITY, DOMAIN
+from .doorbell import Peephole, PeepholeConfigEntry
+from .repairs import async_clear_issues
+from .sources import (
+    async_hide_source_camera,
+    async_track_sources,
+    async_unhide_source_camera,
+)
+from .storage import PeepholeStore
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.CAMERA,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration (actions are registered here, once, for all entries)."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:
+    """Set up one Peephole doorbell from a config entry."""
+    peephole = Peephole(hass, entry)
+    await peephole.store.async_load()
+    entry.runtime_data = peephole
+    entry.async_on_unload(peephole.async_start())
+    entry.async_on_unload(async_track_sources(hass, entry))
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    async_hide_source_camera(hass, entry.data[CONF_CAMERA_ENTITY])
+    # The privacy switch restores its state before the camera can serve a frame.
+    await hass.config_entries.async_forward_entry_setups(entry, [Platform.SWITCH])
+    await hass.config_entries.async_forward_entry_setups(
+        entry, [platform for platform in PLATFORMS if platform is not Platform.SWITCH]
+    )
+    return True
+
+
+async def _async_update_listener(
+    hass: HomeAssistant, entry: PeepholeConfigEntry
+) -> None:
+    """Reload the entry when its options or sources change."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:
+    """Unload a config entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> None:
+    """Give the source camera back to the dashboards when the entry is removed."""
+    async_unhide_source_camera(hass, entry.data[CONF_CAMERA_ENTITY])
+    async_clear_issues(hass, entry)
+    await PeepholeStore(hass, entry.entry_id).async_remove()

@@ -1,0 +1,80 @@
+"""Binary sensors of a Peephole doorbell."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    DOMAIN as BINARY_SENSOR_DOMAIN,
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .const import DOMAIN
+from .doorbell import Peephole, PeepholeConfigEntry
+from .entity import PeepholeEntity
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeepholeBinarySensorDescription(BinarySensorEntityDescription):
+    """Describes a Peephole binary sensor."""
+
+    value_fn: Callable[[Peephole], bool | None]
+    available_fn: Callable[[Peephole], bool] = lambda _: True
+    exists_fn: Callable[[Peephole], bool] = lambda _: True
+
+
+BINARY_SENSORS: tuple[PeepholeBinarySensorDescription, ...] = (
+    PeepholeBinarySensorDescription(
+        key="motion",
+        device_class=BinarySensorDeviceClass.MOTION,
+        value_fn=lambda peephole: peephole.motion,
+        available_fn=lambda peephole: peephole.motion_available,
+        exists_fn=lambda peephole: peephole.motion_entity_id is not None,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PeepholeConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Set up the binary sensors (and forget those whose source was removed)."""
+    registry = er.async_get(hass)
+    for description in BINARY_SENSORS:
+        if description.exists_fn(entry.runtime_data):
+            continue
+        unique_id = f"{entry.entry_id}_{description.key}"
+        if entity_id := registry.async_get_entity_id(
+            BINARY_SENSOR_DOMAIN, DOMAIN, unique_id
+        ):
+            registry.async_remove(entity_id)
+    async_add_entities(
+        PeepholeBinarySensor(entry.runtime_data, description)
+        for description in BINARY_SENSORS
+        if description.exists_fn(entry.runtime_data)
+    )
+
+
+class PeepholeBinarySensor(PeepholeEntity, BinarySensorEntity):
+    """A binary sensor of a Peephole doorbell."""
+
+    entity_description: PeepholeBinarySensorDescription
+
+    @property
+    def available(self) -> bool:
+        """Return True when the value is known."""
+        return self.entity_description.available_fn(self.peephole)
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return the state."""
+        return self.entity_description.value_fn(self.peephole)

@@ -1,0 +1,275 @@
+"""The runtime object of one Peephole entry: sources, privacy mode, masked frames."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+import io
+
+from homeassistant.components.camera import async_get_image
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_CAMERA_ENTITY,
+    CONF_MOTION_ENTITY,
+    CONF_RING_ENTITY,
+    CONF_RING_EVENT_TYPES,
+    CONF_ZONES,
+    DOMAIN,
+    LOGGER,
+    SOURCE_IMAGE_TIMEOUT,
+)
+from .masking import FrameMasker, MaskError
+from .ring import RingDetector
+from .storage import PeepholeStore
+from .zones import Zone, zones_from_storage
+
+type PeepholeConfigEntry = ConfigEntry[Peephole]
+
+PLACEHOLDER_SIZE = (640, 480)
+
+
+@dataclass(slots=True)
+class FrameStats:
+    """Counts of frames that went through the mask (for the sensor and diagnostics)."""
+
+    masked: int = 0
+    dropped: int = 0
+    dropped_by_reason: Counter[str] = field(default_factory=Counter)
+
+
+class Peephole:
+    """One doorbell: watches its source entities and serves masked frames."""
+
+    def __init__(self, hass: HomeAssistant, entry: PeepholeConfigEntry) -> None:
+        """Initialise from the config entry."""
+        self.hass = hass
+        self.entry = entry
+        self.camera_entity_id: str = entry.data[CONF_CAMERA_ENTITY]
+        self.ring_entity_id: str = entry.data[CONF_RING_ENTITY]
+        self.motion_entity_id: str | None = entry.data.get(CONF_MOTION_ENTITY)
+        self.zones: tuple[Zone, ...] = zones_from_storage(
+            entry.options.get(CONF_ZONES, [])
+        )
+        self.masker = FrameMasker(self.zones)
+        self.stats = FrameStats()
+        self.store = PeepholeStore(hass, entry.entry_id)
+        self.privacy_mode = False
+        self._ring = RingDetector(
+            domain=self.ring_entity_id.partition(".")[0],
+            event_types=tuple(entry.options.get(CONF_RING_EVENT_TYPES, ())),
+        )
+        self._ring_listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[], None]] = []
+        self._placeholder: bytes | None = None
+        self._last_unavailable_logged = False
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Start watching the source entities; return the function that stops it."""
+        ring_state = self.hass.states.get(self.ring_entity_id)
+        self._ring.prime(ring_state.state if ring_state else None)
+        watched = [self.camera_entity_id, self.ring_entity_id]
+        if self.motion_entity_id:
+            watched.append(self.motion_entity_id)
+        return async_track_state_change_event(
+            self.hass, watched, self._async_source_changed
+        )
+
+    @callback
+    def _async_source_changed(self, event: Event[EventStateChangedData]) -> None:
+        """Handle a state change of one of the source entities."""
+        entity_id = event.data["entity_id"]
+        old, new = event.data["old_state"], event.data["new_state"]
+        if entity_id == self.ring_entity_id and self._ring.is_press(
+            old.state if old else None,
+            new.state if new else None,
+            event_type=new.attributes.get("event_type") if new else None,
+            source_event_types=new.attributes.get("event_types", ()) if new else (),
+            now=dt_util.utcnow(),
+        ):
+            LOGGER.debug("%s: doorbell pressed (%s)", self.entry.title, entity_id)
+            for ring_listener in list(self._ring_listeners):
+                ring_listener()
+        if entity_id == self.camera_entity_id:
+            self._log_camera_availability(new)
+        self.async_update_listeners()
+
+    def _log_camera_availability(self, state: State | None) -> None:
+        """Log once when the source camera goes away and once when it is back."""
+        available = state is not None and state.state != STATE_UNAVAILABLE
+        if not available and not self._last_unavailable_logged:
+            LOGGER.info("Source camera %s is unavailable", self.camera_entity_id)
+            self._last_unavailable_logged = True
+        elif available and self._last_unavailable_logged:
+            LOGGER.info("Source camera %s is available again", self.camera_entity_id)
+            self._last_unavailable_logged = False
+
+    # --- listeners ---------------------------------------------------------------
+
+    @callback
+    def async_add_ring_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``listener`` once for every doorbell press."""
+        self._ring_listeners.append(listener)
+        return partial(self._ring_listeners.remove, listener)
+
+    @callback
+    def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``listener`` whenever a source, the privacy mode or the stats change."""
+        self._listeners.append(listener)
+        return partial(self._listeners.remove, listener)
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell the entities that something changed."""
+        for listener in list(self._listeners):
+            listener()
+
+    # --- state -------------------------------------------------------------------
+
+    def _source_state(self, entity_id: str | None) -> State | None:
+        return self.hass.states.get(entity_id) if entity_id else None
+
+    @property
+    def camera_available(self) -> bool:
+        """Return True when the source camera exists and is available."""
+        state = self._source_state(self.camera_entity_id)
+        return state is not None and state.state != STATE_UNAVAILABLE
+
+    @property
+    def ring_available(self) -> bool:
+        """Return True when the ring source exists and is available."""
+        state = self._source_state(self.ring_entity_id)
+        return state is not None and state.state != STATE_UNAVAILABLE
+
+    @property
+    def motion_available(self) -> bool:
+        """Return True when the motion source exists and has a state."""
+        state = self._source_state(self.motion_entity_id)
+        return state is not None and state.state not in (
+            STATE_UNAVAILABLE,
+            STATE_UNKNOWN,
+        )
+
+    @property
+    def motion(self) -> bool | None:
+        """Return the motion source's state (None when unknown)."""
+        if not self.motion_available:
+            return None
+        state = self._source_state(self.motion_entity_id)
+        return state is not None and state.state == STATE_ON
+
+    @callback
+    def async_set_privacy_mode(self, enabled: bool) -> None:
+        """Turn privacy mode on or off."""
+        if enabled != self.privacy_mode:
+            self.privacy_mode = enabled
+            LOGGER.debug("%s: privacy mode %s", self.entry.title, enabled)
+            self.async_update_listeners()
+
+    # --- frames ------------------------------------------------------------------
+
+    async def async_masked_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """Return a masked JPEG of the source camera, or the privacy placeholder.
+
+        Raises HomeAssistantError when no masked frame can be made: the frame is
+        dropped and counted, never passed through unmasked.
+        """
+        if self.privacy_mode:
+            return await self.async_placeholder()
+        try:
+            image = await async_get_image(
+                self.hass,
+                self.camera_entity_id,
+                timeout=SOURCE_IMAGE_TIMEOUT,
+                width=width,
+                height=height,
+            )
+        except HomeAssistantError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="source_image_failed",
+                translation_placeholders={"entity_id": self.camera_entity_id},
+            ) from err
+        return await self.async_mask(image.content)
+
+    async def async_mask(self, frame: bytes) -> bytes:
+        """Mask one JPEG frame in the executor; count and refuse frames that fail."""
+        try:
+            masked = await self.hass.async_add_executor_job(self.masker.mask, frame)
+        except MaskError as err:
+            self._count_dropped(str(err) or "error")
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="frame_dropped",
+                translation_placeholders={"reason": str(err) or "error"},
+            ) from err
+        if self.privacy_mode:
+            # Privacy mode was turned on while this frame was being masked.
+            return await self.async_placeholder()
+        self.stats.masked += 1
+        return masked
+
+    def _count_dropped(self, reason: str) -> None:
+        self.stats.dropped += 1
+        self.stats.dropped_by_reason[reason] += 1
+        LOGGER.debug("%s: frame dropped (%s)", self.entry.title, reason)
+        self.async_update_listeners()
+
+    async def async_placeholder(self) -> bytes:
+        """Return the 'privacy mode' placeholder JPEG (rendered once)."""
+        if self._placeholder is None:
+            self._placeholder = await self.hass.async_add_executor_job(
+                render_placeholder, PLACEHOLDER_SIZE
+            )
+        return self._placeholder
+
+
+def render_placeholder(size: tuple[int, int]) -> bytes:
+    """Render the privacy-mode placeholder: a dark frame with a closed-eye mark."""
+    from PIL import Image, ImageDraw  # noqa: PLC0415 - only loaded when needed
+
+    width, height = size
+    image = Image.new("RGB", size, (24, 26, 31))
+    draw = ImageDraw.Draw(image)
+    cx, cy = width // 2, height // 2
+    r = min(width, height) // 6
+    # A closed eye: an arc (the lid) with lashes, and a bar under it.
+    draw.arc(
+        (cx - r, cy - r, cx + r, cy + r),
+        start=20,
+        end=160,
+        fill=(200, 200, 200),
+        width=6,
+    )
+    for dx in (-0.6, 0.0, 0.6):
+        x = cx + int(dx * r)
+        draw.line(
+            (x, cy + int(r * 0.8), x + int(dx * r * 0.3), cy + int(r * 1.2)),
+            fill=(200, 200, 200),
+            width=5,
+        )
+    draw.text(
+        (cx, cy + int(r * 1.6)), "Privacy mode", fill=(220, 220, 220), anchor="mm"
+    )
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return out.getvalue()

@@ -1,0 +1,328 @@
+"""Config flow, reconfigure and options flow (every branch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.peephole.const import (
+    CONF_CAMERA_ENTITY,
+    CONF_FRAME_INTERVAL,
+    CONF_MOTION_ENTITY,
+    CONF_RING_ENTITY,
+    CONF_RING_EVENT_TYPES,
+    DOMAIN,
+)
+
+from .conftest import CAMERA, MOTION, RING_BINARY, RING_EVENT
+
+pytestmark = pytest.mark.usefixtures("sources")
+
+
+async def _start(hass: HomeAssistant) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return result
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_user_flow_event_ring_and_motion(hass: HomeAssistant) -> None:
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Front door",
+            CONF_CAMERA_ENTITY: CAMERA,
+            CONF_RING_ENTITY: RING_EVENT,
+            CONF_MOTION_ENTITY: MOTION,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Front door"
+    assert result["data"] == {
+        CONF_CAMERA_ENTITY: CAMERA,
+        CONF_RING_ENTITY: RING_EVENT,
+        CONF_MOTION_ENTITY: MOTION,
+    }
+    # The unique id is the camera's registry id, which survives renames.
+    assert result["result"].unique_id == er.async_get(hass).async_get(CAMERA).id
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_user_flow_binary_sensor_ring_without_motion(hass: HomeAssistant) -> None:
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Back door",
+            CONF_CAMERA_ENTITY: CAMERA,
+            CONF_RING_ENTITY: RING_BINARY,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: RING_BINARY}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_unregistered_camera_uses_entity_id_as_unique_id(
+    hass: HomeAssistant,
+) -> None:
+    hass.states.async_set("camera.yaml_only", "idle")
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Gate",
+            CONF_CAMERA_ENTITY: "camera.yaml_only",
+            CONF_RING_ENTITY: RING_BINARY,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "camera.yaml_only"
+
+
+@pytest.mark.parametrize(
+    ("user_input", "errors"),
+    [
+        (
+            {CONF_CAMERA_ENTITY: "camera.nope", CONF_RING_ENTITY: RING_EVENT},
+            {CONF_CAMERA_ENTITY: "entity_not_found"},
+        ),
+        (
+            {CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: "event.nope"},
+            {CONF_RING_ENTITY: "entity_not_found"},
+        ),
+        (
+            {
+                CONF_CAMERA_ENTITY: CAMERA,
+                CONF_RING_ENTITY: RING_EVENT,
+                CONF_MOTION_ENTITY: "binary_sensor.nope",
+            },
+            {CONF_MOTION_ENTITY: "entity_not_found"},
+        ),
+        (
+            {
+                CONF_CAMERA_ENTITY: CAMERA,
+                CONF_RING_ENTITY: RING_BINARY,
+                CONF_MOTION_ENTITY: RING_BINARY,
+            },
+            {CONF_MOTION_ENTITY: "motion_is_ring"},
+        ),
+    ],
+)
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_user_flow_errors_then_recovers(
+    hass: HomeAssistant, user_input: dict[str, str], errors: dict[str, str]
+) -> None:
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Front door", **user_input}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Front door",
+            CONF_CAMERA_ENTITY: CAMERA,
+            CONF_RING_ENTITY: RING_EVENT,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize(
+    "user_input",
+    [
+        {CONF_CAMERA_ENTITY: RING_BINARY, CONF_RING_ENTITY: RING_EVENT},
+        {CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: "light.porch"},
+        {
+            CONF_CAMERA_ENTITY: CAMERA,
+            CONF_RING_ENTITY: RING_EVENT,
+            CONF_MOTION_ENTITY: RING_EVENT,
+        },
+    ],
+)
+async def test_wrong_domains_are_refused_by_the_form(
+    hass: HomeAssistant, user_input: dict[str, str]
+) -> None:
+    result = await _start(hass)
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_NAME: "X", **user_input}
+        )
+
+
+async def test_peephole_camera_cannot_be_a_source(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    peephole_camera = er.async_get(hass).async_get_entity_id(
+        "camera", DOMAIN, f"{init_integration.entry_id}_camera"
+    )
+    assert peephole_camera
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Loop",
+            CONF_CAMERA_ENTITY: peephole_camera,
+            CONF_RING_ENTITY: RING_EVENT,
+        },
+    )
+    assert result["errors"] == {CONF_CAMERA_ENTITY: "camera_is_peephole"}
+
+
+async def test_duplicate_camera_aborts(hass: HomeAssistant) -> None:
+    MockConfigEntry(
+        domain=DOMAIN, unique_id=er.async_get(hass).async_get(CAMERA).id, data={}
+    ).add_to_hass(hass)
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_NAME: "Again", CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: RING_EVENT},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reconfigure_changes_sources_and_unhides_old_camera(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    registry = er.async_get(hass)
+    assert registry.async_get(CAMERA).hidden_by is er.RegistryEntryHider.INTEGRATION
+    other = registry.async_get_or_create(
+        "camera", "test_cam", "other-camera", suggested_object_id="garden"
+    )
+    hass.states.async_set(other.entity_id, "idle")
+
+    result = await init_integration.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_CAMERA_ENTITY: other.entity_id,
+            CONF_RING_ENTITY: RING_BINARY,
+            CONF_MOTION_ENTITY: MOTION,
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_integration.data == {
+        CONF_CAMERA_ENTITY: other.entity_id,
+        CONF_RING_ENTITY: RING_BINARY,
+        CONF_MOTION_ENTITY: MOTION,
+    }
+    assert init_integration.unique_id == other.id
+    assert registry.async_get(CAMERA).hidden_by is None
+    assert (
+        registry.async_get(other.entity_id).hidden_by
+        is er.RegistryEntryHider.INTEGRATION
+    )
+
+
+async def test_reconfigure_same_camera_drops_motion(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: RING_EVENT}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_integration.data == {
+        CONF_CAMERA_ENTITY: CAMERA,
+        CONF_RING_ENTITY: RING_EVENT,
+    }
+    assert hass.states.get("binary_sensor.front_door_motion") is None
+
+
+async def test_reconfigure_errors_and_duplicate(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    registry = er.async_get(hass)
+    other = registry.async_get_or_create(
+        "camera", "test_cam", "taken", suggested_object_id="taken"
+    )
+    hass.states.async_set(other.entity_id, "idle")
+    MockConfigEntry(domain=DOMAIN, unique_id=other.id, data={}).add_to_hass(hass)
+
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_CAMERA_ENTITY: "camera.gone", CONF_RING_ENTITY: RING_EVENT},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_CAMERA_ENTITY: "entity_not_found"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_CAMERA_ENTITY: other.entity_id, CONF_RING_ENTITY: RING_EVENT},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert init_integration.data[CONF_CAMERA_ENTITY] == CAMERA
+
+
+async def test_options_flow_event_source(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.states.async_set(
+        RING_EVENT, "unknown", {"event_types": ["ring", "long_press"]}
+    )
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    schema = result["data_schema"].schema
+    assert CONF_RING_EVENT_TYPES in schema
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_FRAME_INTERVAL: 0.1, CONF_RING_EVENT_TYPES: ["ring", "long_press"]},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options == {
+        CONF_FRAME_INTERVAL: 0.1,
+        CONF_RING_EVENT_TYPES: ["ring", "long_press"],
+    }
+
+
+@pytest.mark.parametrize(
+    "entry_data", [{CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: RING_BINARY}]
+)
+async def test_options_flow_binary_sensor_source(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert CONF_RING_EVENT_TYPES not in result["data_schema"].schema
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_FRAME_INTERVAL: 2}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options == {CONF_FRAME_INTERVAL: 2}
+
+
+async def test_options_flow_without_ring_state(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.states.async_remove(RING_EVENT)
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert CONF_RING_EVENT_TYPES not in result["data_schema"].schema
+
+
+async def test_options_flow_source_without_ring_type(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.states.async_set(RING_EVENT, "unknown", {"event_types": ["single", "double"]})
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    key = next(k for k in result["data_schema"].schema if k == CONF_RING_EVENT_TYPES)
+    assert key.default() == []
