@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_CAMERA_ENTITY, DOMAIN
 from .doorbell import Peephole, PeepholeConfigEntry
 from .repairs import async_clear_issues
+from .services import async_setup_services
 from .sources import (
     async_hide_source_camera,
     async_track_sources,
     async_unhide_source_camera,
 )
 from .storage import PeepholeStore
+from .zones import ZoneError
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -29,13 +32,22 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration (actions are registered here, once, for all entries)."""
+    """Register Peephole's actions (once, for all entries)."""
+    async_setup_services(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:
     """Set up one Peephole doorbell from a config entry."""
-    peephole = Peephole(hass, entry)
+    try:
+        peephole = Peephole(hass, entry)
+    except ZoneError as err:
+        # Never serve a frame without the owner's masks: refuse to start instead.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_zones",
+            translation_placeholders={"error": str(err)},
+        ) from err
     await peephole.store.async_load()
     entry.runtime_data = peephole
     entry.async_on_unload(peephole.async_start())
@@ -53,8 +65,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
 async def _async_update_listener(
     hass: HomeAssistant, entry: PeepholeConfigEntry
 ) -> None:
-    """Reload the entry when its options or sources change."""
-    await hass.config_entries.async_reload(entry.entry_id)
+    """Apply new zones live; reload the entry when anything else changed."""
+    if not entry.runtime_data.async_apply_entry_update():
+        await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:

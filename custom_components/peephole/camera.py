@@ -60,7 +60,7 @@ class PeepholeCamera(PeepholeEntity, Camera):
         """Expose the privacy state and the active zones' names."""
         return {
             "privacy_mode": self.peephole.privacy_mode,
-            "masked_zones": [zone.name for zone in self.peephole.zones if zone.enabled],
+            "zones": {zone.name: zone.enabled for zone in self.peephole.zones},
         }
 
     async def async_camera_image(

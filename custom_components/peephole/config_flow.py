@@ -21,6 +21,7 @@ from .const import (
     CONF_MOTION_ENTITY,
     CONF_RING_ENTITY,
     CONF_RING_EVENT_TYPES,
+    CONF_ZONES,
     DEFAULT_FRAME_INTERVAL,
     DOMAIN,
     EVENT_TYPE_RING,
@@ -28,6 +29,44 @@ from .const import (
     MIN_FRAME_INTERVAL,
 )
 from .sources import async_unhide_source_camera
+from .zones import (
+    MAX_NAME_LENGTH,
+    MAX_POINTS,
+    MAX_ZONES,
+    MIN_POINTS,
+    Zone,
+    ZoneError,
+    format_points,
+    parse_points,
+    validate_zones,
+    zones_from_storage,
+    zones_to_storage,
+)
+
+CONF_ZONE = "zone"
+CONF_ZONE_NAME = "name"
+CONF_ZONE_POINTS = "points"
+CONF_ZONE_ENABLED = "enabled"
+
+# Which form field a zone error belongs to.
+ZONE_ERROR_FIELDS = {
+    "invalid_name": CONF_ZONE_NAME,
+    "duplicate_name": CONF_ZONE_NAME,
+    "invalid_points": CONF_ZONE_POINTS,
+    "too_few_points": CONF_ZONE_POINTS,
+    "too_many_points": CONF_ZONE_POINTS,
+    "point_out_of_range": CONF_ZONE_POINTS,
+    "self_intersecting": CONF_ZONE_POINTS,
+}
+# Every placeholder the zone texts use, so each message renders.
+ZONE_PLACEHOLDERS = {
+    "zone": "",
+    "point": "",
+    "min": str(MIN_POINTS),
+    "max": str(MAX_POINTS),
+    "max_name": str(MAX_NAME_LENGTH),
+    "max_zones": str(MAX_ZONES),
+}
 
 SOURCE_SELECTORS: dict[str, selector.EntitySelector] = {
     CONF_CAMERA_ENTITY: selector.EntitySelector(
@@ -166,16 +205,41 @@ class PeepholeConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class PeepholeOptionsFlow(OptionsFlow):
-    """Tune a Peephole doorbell."""
+    """Tune a Peephole doorbell: settings and privacy zones."""
+
+    def __init__(self) -> None:
+        """Initialise the flow."""
+        self._editing: str | None = None
+
+    @property
+    def _zones(self) -> tuple[Zone, ...]:
+        return zones_from_storage(self.config_entry.options.get(CONF_ZONES, []))
+
+    def _save_zones(self, zones: list[Zone]) -> ConfigFlowResult:
+        return self.async_create_entry(
+            data={**self.config_entry.options, CONF_ZONES: zones_to_storage(zones)}
+        )
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
+        """Choose what to change."""
+        menu = ["settings", "add_zone"]
+        if self.config_entry.options.get(CONF_ZONES):
+            menu += ["edit_zone", "remove_zones"]
+        return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Live-view frame interval and which ring events count as a press."""
         if user_input is not None:
-            return self.async_create_entry(
-                data={**self.config_entry.options, **user_input}
-            )
+            kept = {
+                k: v
+                for k, v in self.config_entry.options.items()
+                if k != CONF_RING_EVENT_TYPES
+            }
+            return self.async_create_entry(data={**kept, **user_input})
 
         options = self.config_entry.options
         fields: dict[vol.Marker, Any] = {
@@ -210,4 +274,102 @@ class PeepholeOptionsFlow(OptionsFlow):
                     )
                 )
             )
-        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))
+        return self.async_show_form(step_id="settings", data_schema=vol.Schema(fields))
+
+    async def async_step_add_zone(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add a privacy zone."""
+        return await self._async_zone_form("add_zone", user_input, None)
+
+    async def async_step_edit_zone(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the zone to edit."""
+        if user_input is not None:
+            self._editing = user_input[CONF_ZONE]
+            return await self.async_step_zone()
+        return self.async_show_form(
+            step_id="edit_zone",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_ZONE): self._zone_selector(multiple=False)}
+            ),
+        )
+
+    async def async_step_zone(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Edit the chosen zone."""
+        return await self._async_zone_form("zone", user_input, self._editing)
+
+    async def async_step_remove_zones(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Remove zones."""
+        if user_input is not None:
+            remove = set(user_input[CONF_ZONES])
+            return self._save_zones([z for z in self._zones if z.name not in remove])
+        return self.async_show_form(
+            step_id="remove_zones",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_ZONES): self._zone_selector(multiple=True)}
+            ),
+        )
+
+    def _zone_selector(self, *, multiple: bool) -> selector.SelectSelector:
+        return selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=[zone.name for zone in self._zones],
+                multiple=multiple,
+                mode=selector.SelectSelectorMode.LIST,
+            )
+        )
+
+    async def _async_zone_form(
+        self, step_id: str, user_input: dict[str, Any] | None, editing: str | None
+    ) -> ConfigFlowResult:
+        """Show, validate and save the form of one zone (new, or ``editing``)."""
+        zones = list(self._zones)
+        current = next((z for z in zones if z.name == editing), None)
+        errors: dict[str, str] = {}
+        placeholders = dict(ZONE_PLACEHOLDERS)
+        if user_input is not None:
+            try:
+                zone = Zone(
+                    name=user_input[CONF_ZONE_NAME].strip(),
+                    points=parse_points(user_input[CONF_ZONE_POINTS]),
+                    enabled=user_input[CONF_ZONE_ENABLED],
+                )
+                updated = [zone if z is current else z for z in zones]
+                if current is None:
+                    updated.append(zone)
+                validate_zones(updated)
+            except ZoneError as err:
+                errors[ZONE_ERROR_FIELDS.get(err.key, "base")] = err.key
+                placeholders.update(err.placeholders)
+            else:
+                return self._save_zones(updated)
+        defaults: dict[str, Any] = {CONF_ZONE_ENABLED: True}
+        if current is not None:
+            defaults = {
+                CONF_ZONE_NAME: current.name,
+                CONF_ZONE_POINTS: format_points(current.points),
+                CONF_ZONE_ENABLED: current.enabled,
+            }
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_ZONE_NAME): selector.TextSelector(),
+                vol.Required(CONF_ZONE_POINTS): selector.TextSelector(
+                    selector.TextSelectorConfig(multiline=True)
+                ),
+                vol.Required(CONF_ZONE_ENABLED): selector.BooleanSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or defaults
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )

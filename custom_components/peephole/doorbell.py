@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 import io
+from typing import Any
 
 from homeassistant.components.camera import async_get_image
 from homeassistant.config_entries import ConfigEntry
@@ -36,7 +37,7 @@ from .const import (
 from .masking import FrameMasker, MaskError
 from .ring import RingDetector
 from .storage import PeepholeStore
-from .zones import Zone, zones_from_storage
+from .zones import Zone, ZoneError, zones_from_storage
 
 type PeepholeConfigEntry = ConfigEntry[Peephole]
 
@@ -62,10 +63,10 @@ class Peephole:
         self.camera_entity_id: str = entry.data[CONF_CAMERA_ENTITY]
         self.ring_entity_id: str = entry.data[CONF_RING_ENTITY]
         self.motion_entity_id: str | None = entry.data.get(CONF_MOTION_ENTITY)
-        self.zones: tuple[Zone, ...] = zones_from_storage(
-            entry.options.get(CONF_ZONES, [])
-        )
-        self.masker = FrameMasker(self.zones)
+        self.zones: tuple[Zone, ...] = ()
+        self.masker = FrameMasker(())
+        self.async_set_zones(entry.options.get(CONF_ZONES, []))
+        self._settings = self._settings_of(entry)
         self.stats = FrameStats()
         self.store = PeepholeStore(hass, entry.entry_id)
         self.privacy_mode = False
@@ -79,6 +80,31 @@ class Peephole:
         self._last_unavailable_logged = False
 
     # --- lifecycle ---------------------------------------------------------------
+
+    @staticmethod
+    def _settings_of(entry: PeepholeConfigEntry) -> tuple[object, ...]:
+        """Everything of an entry that needs a reload to change (all but zones)."""
+        options = {k: v for k, v in entry.options.items() if k != CONF_ZONES}
+        return (entry.title, dict(entry.data), options)
+
+    @callback
+    def async_apply_entry_update(self) -> bool:
+        """Apply a change of the entry's zones live; return False if it needs a reload."""
+        if self._settings_of(self.entry) != self._settings:
+            return False
+        try:
+            self.async_set_zones(self.entry.options.get(CONF_ZONES, []))
+        except ZoneError:
+            return False  # the reload refuses to start with invalid zones
+        self.async_update_listeners()
+        return True
+
+    @callback
+    def async_set_zones(self, stored: list[dict[str, Any]]) -> None:
+        """Mask with these zones from now on (raises ZoneError if they are invalid)."""
+        zones = zones_from_storage(stored)
+        self.masker = FrameMasker(zones)
+        self.zones = zones
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
@@ -216,11 +242,11 @@ class Peephole:
         try:
             masked = await self.hass.async_add_executor_job(self.masker.mask, frame)
         except MaskError as err:
-            self._count_dropped(str(err) or "error")
+            self._count_dropped(err.reason)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="frame_dropped",
-                translation_placeholders={"reason": str(err) or "error"},
+                translation_placeholders={"reason": err.reason},
             ) from err
         if self.privacy_mode:
             # Privacy mode was turned on while this frame was being masked.

@@ -1,0 +1,1 @@
+"""Tests for the ESPHome firmware and its security check."""

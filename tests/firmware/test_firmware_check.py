@@ -1,0 +1,777 @@
+"""Tests for tools/firmware_check.py, the secure-by-default firmware check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+import textwrap
+
+import pytest
+
+from tools import firmware_check as fc
+
+from .conftest import ESPHOME_DIR
+
+Write = Callable[[str, str], Path]
+
+# A minimal configuration that passes; each section can be swapped out.
+SECURE_SECTIONS: dict[str, str] = {
+    "esphome": """
+        esphome:
+          name: test-device
+          min_version: 2025.8.1
+        """,
+    "esp32": """
+        esp32:
+          board: esp32dev
+        """,
+    "wifi": """
+        wifi:
+          ssid: !secret wifi_ssid
+          password: !secret wifi_password
+        """,
+    "api": """
+        api:
+          encryption:
+            key: !secret api_key
+        """,
+    "ota": """
+        ota:
+          - platform: esphome
+            password: !secret ota_password
+        """,
+}
+
+
+def build(**sections: str) -> str:
+    """The secure config with some sections replaced (an empty string drops one)."""
+    merged = {**SECURE_SECTIONS, **sections}
+    return "".join(
+        textwrap.dedent(text).strip("\n") + "\n" for text in merged.values() if text
+    )
+
+
+def check(write: Write, text: str, name: str = "device.yaml") -> fc.Report:
+    return fc.check_file(write(name, text))
+
+
+def device_configs() -> list[Path]:
+    return sorted(
+        path
+        for path in ESPHOME_DIR.glob("*.yaml")
+        if not path.name.startswith("secrets")
+    )
+
+
+# --- the shipped firmware ---------------------------------------------------------
+
+
+def test_shipped_configs_exist() -> None:
+    assert [path.name for path in device_configs()] == ["peephole-doorbell.yaml"]
+
+
+@pytest.mark.parametrize("config", device_configs(), ids=lambda path: path.name)
+def test_shipped_config_passes(config: Path) -> None:
+    report = fc.check_file(config)
+    assert report.findings == []
+    assert report.warnings == []
+
+
+def _shipped() -> dict:
+    report = fc.Report(ESPHOME_DIR / "peephole-doorbell.yaml")
+    loader = fc.ConfigLoader(report)
+    root = loader.load_root(report.config)
+    subs = fc.collect_substitutions(loader, root)
+    merged = fc.substitute(loader.merge_packages(root), subs)
+    assert report.findings == []
+    return merged
+
+
+def test_shipped_config_is_organised_like_official_configs() -> None:
+    raw = fc.load_yaml_text(
+        (ESPHOME_DIR / "peephole-doorbell.yaml").read_text(encoding="utf-8"),
+        ESPHOME_DIR / "peephole-doorbell.yaml",
+    )
+    assert {"name", "friendly_name", "button_pin", "camera_resolution"} <= set(
+        raw["substitutions"]
+    )
+    assert all(isinstance(item, fc.Include) for item in raw["packages"].values())
+    assert raw["dashboard_import"]["package_import_url"].startswith("github://")
+    assert "project" in raw["esphome"]
+
+
+def test_shipped_config_features() -> None:
+    config = _shipped()
+    # Camera: SVGA, psram, a dedicated i2c bus instead of i2c_pins.
+    camera = config["esp32_camera"]
+    assert camera["resolution"] == "800x600"
+    assert "i2c_id" in camera
+    assert "i2c_pins" not in camera
+    assert "psram" in config
+    assert config["i2c"][0]["id"] == camera["i2c_id"]
+    # Doorbell: debounced button, event + binary sensor, local chime.
+    event = config["event"][0]
+    assert event["device_class"] == "doorbell"
+    assert event["event_types"] == ["ring"]
+    button = next(s for s in config["binary_sensor"] if s["id"] == "doorbell_button")
+    filters = {next(iter(item)) for item in button["filters"]}
+    assert {"delayed_on", "delayed_off"} <= filters
+    actions = str(button["on_press"])
+    assert "ring_chime" in actions
+    assert "event.trigger" in actions
+    assert "homeassistant" not in actions  # rings without Home Assistant
+    assert any(s.get("device_class") == "motion" for s in config["binary_sensor"])
+    assert "status_led" in config
+    assert config["light"][0]["name"] == "Flash"
+    platforms = {s["platform"] for s in config["sensor"]} | {
+        b["platform"] for b in config["button"]
+    }
+    assert {"wifi_signal", "uptime", "restart"} <= platforms
+    # Secure by default.
+    assert "captive_portal" not in config
+    assert "web_server" not in config
+    assert "ap" not in config["wifi"]
+    assert isinstance(config["api"]["encryption"]["key"], fc.Secret)
+
+
+def test_secrets_example_has_placeholders_only() -> None:
+    example = fc.load_yaml_text(
+        (ESPHOME_DIR / "secrets.example.yaml").read_text(encoding="utf-8"),
+        ESPHOME_DIR / "secrets.example.yaml",
+    )
+    assert example
+    assert all(str(value).startswith("REPLACE_") for value in example.values())
+    # Every !secret the configs use is in the example.
+    used: set[str] = set()
+
+    def collect(value: object) -> None:
+        if isinstance(value, fc.Secret):
+            used.add(value.name)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for config in device_configs():
+        loader = fc.ConfigLoader(fc.Report(config))
+        loader.load_root(config)
+        for document in loader.documents:
+            collect(document.data)
+    assert used
+    assert used <= set(example)
+
+
+def test_real_secrets_file_is_git_ignored() -> None:
+    ignored = (ESPHOME_DIR.parent / ".gitignore").read_text(encoding="utf-8")
+    assert "esphome/secrets.yaml" in ignored.splitlines()
+
+
+# --- each insecure pattern fails with its own finding ------------------------------
+
+INSECURE: dict[str, tuple[dict[str, str], str]] = {
+    "api without encryption": ({"api": "api:\n"}, fc.API_ENCRYPTION),
+    "api encryption without key": (
+        {"api": "api:\n  encryption:\n"},
+        fc.API_ENCRYPTION,
+    ),
+    "ota without protection": (
+        {"ota": "ota:\n  - platform: esphome\n"},
+        fc.OTA_UNPROTECTED,
+    ),
+    "ota old mapping syntax without protection": (
+        {"ota": "ota:\n  platform: esphome\n"},
+        fc.OTA_UNPROTECTED,
+    ),
+    "inline api key": (
+        {
+            "api": "api:\n  encryption:\n"
+            "    key: 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI='\n"
+        },
+        fc.INLINE_SECRET,
+    ),
+    "inline ota password": (
+        {"ota": "ota:\n  - platform: esphome\n    password: hunter22\n"},
+        fc.INLINE_SECRET,
+    ),
+    "inline ota encryption key": (
+        {
+            "ota": "ota:\n  - platform: esphome\n    encryption:\n"
+            "      key: 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI='\n"
+        },
+        fc.INLINE_SECRET,
+    ),
+    "inline wifi password": (
+        {"wifi": "wifi:\n  ssid: !secret wifi_ssid\n  password: 'correct horse'\n"},
+        fc.INLINE_SECRET,
+    ),
+    "inline wifi network password": (
+        {"wifi": "wifi:\n  networks:\n    - ssid: home\n      password: letmein123\n"},
+        fc.INLINE_SECRET,
+    ),
+    "inline web_server password": (
+        {
+            "web": "web_server:\n  auth:\n    username: admin\n"
+            "    password: admin123\n    type: digest\n"
+        },
+        fc.INLINE_SECRET,
+    ),
+    "captive portal": ({"portal": "captive_portal:\n"}, fc.CAPTIVE_PORTAL),
+    "fallback ap": (
+        {
+            "wifi": "wifi:\n  ssid: !secret wifi_ssid\n"
+            "  password: !secret wifi_password\n  ap:\n"
+        },
+        fc.FALLBACK_AP,
+    ),
+    "web server without auth": (
+        {"web": "web_server:\n  port: 80\n"},
+        fc.WEB_SERVER_AUTH,
+    ),
+    "bare web server": ({"web": "web_server:\n"}, fc.WEB_SERVER_AUTH),
+    "camera web server": (
+        {"cam": "esp32_camera_web_server:\n  - port: 8080\n    mode: stream\n"},
+        fc.CAMERA_WEB_SERVER,
+    ),
+    "min_version missing": (
+        {"esphome": "esphome:\n  name: test-device\n"},
+        fc.MIN_VERSION_CODE,
+    ),
+    "min_version too old": (
+        {"esphome": "esphome:\n  name: test-device\n  min_version: 2025.8.0\n"},
+        fc.MIN_VERSION_CODE,
+    ),
+    "min_version older year": (
+        {"esphome": "esphome:\n  name: test-device\n  min_version: 2024.12.4\n"},
+        fc.MIN_VERSION_CODE,
+    ),
+    "min_version pre-release of the fix": (
+        {"esphome": "esphome:\n  name: test-device\n  min_version: 2025.8.1b2\n"},
+        fc.MIN_VERSION_CODE,
+    ),
+    "min_version not a version": (
+        {"esphome": "esphome:\n  name: test-device\n  min_version: 2025.8\n"},
+        fc.MIN_VERSION_CODE,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("sections", "code"), list(INSECURE.values()), ids=list(INSECURE)
+)
+def test_insecure_pattern_fails(
+    write: Write, sections: dict[str, str], code: str
+) -> None:
+    report = check(write, build(**sections))
+    assert not report.ok
+    assert report.codes == {code}
+
+
+def test_secure_base_passes(write: Write) -> None:
+    assert check(write, build()).findings == []
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {"ota": "ota:\n  - platform: esphome\n    encryption:\n"},
+        {
+            "ota": "ota:\n  - platform: esphome\n    encryption:\n      key: !secret api_key\n"
+        },
+        {"ota": ""},  # no OTA at all: nothing to protect
+        {
+            "web": "web_server:\n  auth:\n    username: admin\n"
+            "    password: !secret web_password\n    type: digest\n",
+            "ota2": "ota:\n  - platform: web_server\n",
+        },
+        {"esphome": "esphome:\n  name: x\n  min_version: 2026.10.0\n"},
+        {"esphome": "esphome:\n  name: x\n  min_version: '2025.8.1'\n"},
+        {
+            "wifi": "wifi:\n  ssid: !secret wifi_ssid\n  password: !env_var WIFI_PASSWORD\n"
+        },
+    ],
+    ids=[
+        "ota encryption inherits api key",
+        "ota encryption key from secret",
+        "no ota",
+        "web server with auth",
+        "newer min_version",
+        "quoted min_version",
+        "env var password",
+    ],
+)
+def test_secure_variants_pass(write: Write, sections: dict[str, str]) -> None:
+    assert check(write, build(**sections)).findings == []
+
+
+def test_web_server_ota_without_auth(write: Write) -> None:
+    report = check(
+        write,
+        build(
+            ota="ota:\n  - platform: web_server\n",
+            web="web_server:\n  auth:\n    username: admin\n",
+        ),
+    )
+    assert report.codes == {fc.WEB_SERVER_AUTH, fc.OTA_UNPROTECTED}
+    ota = next(f for f in report.findings if f.code == fc.OTA_UNPROTECTED)
+    assert "platform web_server" in ota.message
+
+
+def test_ota_encryption_without_any_key(write: Write) -> None:
+    report = check(
+        write,
+        build(api="api:\n", ota="ota:\n  - platform: esphome\n    encryption:\n"),
+    )
+    assert report.codes == {fc.API_ENCRYPTION, fc.OTA_UNPROTECTED}
+
+
+def test_basic_web_auth_is_a_warning(write: Write) -> None:
+    report = check(
+        write,
+        build(
+            web="web_server:\n  auth:\n    username: admin\n"
+            "    password: !secret web_password\n"
+        ),
+    )
+    assert report.ok
+    assert [w.code for w in report.warnings] == [fc.WEB_SERVER_AUTH]
+
+
+def test_finding_points_at_file_and_line(write: Write) -> None:
+    path = write("device.yaml", build(portal="captive_portal:\n"))
+    report = fc.check_file(path)
+    (finding,) = report.findings
+    assert finding.source == path.resolve()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[finding.line - 1] == "captive_portal:"
+    assert str(finding).startswith(f"{path.resolve()}:{finding.line}: [captive-portal]")
+
+
+# --- packages, includes and substitutions ------------------------------------------
+
+
+def test_secret_hidden_in_package_is_found(write: Write) -> None:
+    write(
+        "packages/net.yaml",
+        """
+        wifi:
+          ssid: home
+          password: "plaintext-in-a-package"
+        """,
+    )
+    path = write(
+        "device.yaml",
+        build(wifi="", pkg="packages:\n  net: !include packages/net.yaml\n"),
+    )
+    report = fc.check_file(path)
+    (finding,) = report.findings
+    assert finding.code == fc.INLINE_SECRET
+    assert finding.source == (path.parent / "packages/net.yaml").resolve()
+    assert finding.line == 3
+    assert "wifi.password" in finding.message
+
+
+def test_nested_package_list_form(write: Write) -> None:
+    write("pkgs/inner.yaml", "captive_portal:\n")
+    write("pkgs/outer.yaml", "packages:\n  - !include inner.yaml\n")
+    report = check(write, build(pkg="packages:\n  - !include pkgs/outer.yaml\n"))
+    assert report.codes == {fc.CAPTIVE_PORTAL}
+    assert report.findings[0].source.name == "inner.yaml"
+
+
+def test_security_settings_from_packages_pass(write: Write) -> None:
+    write(
+        "packages/secure.yaml",
+        """
+        api:
+          encryption:
+            key: !secret api_key
+        ota:
+          - platform: esphome
+            encryption:
+        """,
+    )
+    report = check(
+        write,
+        build(
+            api="", ota="", pkg="packages:\n  secure: !include packages/secure.yaml\n"
+        ),
+    )
+    assert report.findings == []
+
+
+def test_main_config_overrides_package(write: Write) -> None:
+    write("packages/portal.yaml", "captive_portal:\nwifi:\n  ap:\n")
+    text = build(
+        pkg="packages:\n  portal: !include packages/portal.yaml\n",
+        wifi="wifi:\n  ssid: !secret wifi_ssid\n  password: !secret wifi_password\n"
+        "  ap: !remove\n",
+        portal="captive_portal: !remove\n",
+    )
+    assert check(write, text).findings == []
+
+
+def test_main_config_removes_package_encryption(write: Write) -> None:
+    write("packages/api.yaml", "api:\n  encryption:\n    key: !secret api_key\n")
+    text = build(
+        api="api:\n  encryption: !remove\n",
+        pkg="packages:\n  api: !include packages/api.yaml\n",
+    )
+    assert check(write, text).codes == {fc.API_ENCRYPTION}
+
+
+def test_literal_via_substitution(write: Write) -> None:
+    text = build(
+        subs="substitutions:\n  ota_pw: 'not-a-secret'\n",
+        ota="ota:\n  - platform: esphome\n    password: ${ota_pw}\n",
+    )
+    report = check(write, text)
+    (finding,) = report.findings
+    assert finding.code == fc.INLINE_SECRET
+    assert "'${ota_pw}' resolves to a literal string" in finding.message
+
+
+def test_secret_via_substitution_passes(write: Write) -> None:
+    text = build(
+        subs="substitutions:\n  ota_pw: !secret ota_password\n",
+        ota="ota:\n  - platform: esphome\n    password: $ota_pw\n",
+    )
+    assert check(write, text).findings == []
+
+
+def test_substitution_from_package_is_used(write: Write) -> None:
+    write("packages/subs.yaml", "substitutions:\n  wifi_pw: hunter2hunter2\n")
+    text = build(
+        pkg="packages:\n  subs: !include packages/subs.yaml\n",
+        wifi="wifi:\n  ssid: !secret wifi_ssid\n  password: ${wifi_pw}\n",
+    )
+    assert check(write, text).codes == {fc.INLINE_SECRET}
+
+
+def test_unresolvable_substitution_is_reported(write: Write) -> None:
+    text = build(ota="ota:\n  - platform: esphome\n    password: ${nowhere}\n")
+    report = check(write, text)
+    assert report.codes == {fc.INLINE_SECRET}
+    assert "cannot be resolved" in report.findings[0].message
+
+
+def test_include_vars_carry_literal(write: Write) -> None:
+    write(
+        "packages/ota.yaml",
+        "ota:\n  - platform: esphome\n    password: ${pw}\n",
+    )
+    text = build(
+        ota="",
+        pkg="packages:\n  ota: !include\n    file: packages/ota.yaml\n"
+        "    vars:\n      pw: plain-text-password\n",
+    )
+    report = check(write, text)
+    assert report.codes == {fc.INLINE_SECRET}
+    assert report.findings[0].source.name == "ota.yaml"
+
+
+def test_include_vars_with_secret_pass(write: Write) -> None:
+    write("packages/ota.yaml", "ota:\n  - platform: esphome\n    password: ${pw}\n")
+    text = build(
+        ota="",
+        pkg="packages:\n  ota: !include\n    file: packages/ota.yaml\n"
+        "    vars:\n      pw: !secret ota_password\n",
+    )
+    assert check(write, text).findings == []
+
+
+def test_include_outside_packages(write: Write) -> None:
+    write("web.yaml", "port: 80\n")
+    assert check(write, build(web="web_server: !include web.yaml\n")).codes == {
+        fc.WEB_SERVER_AUTH
+    }
+
+
+def test_include_under_credential_is_reported(write: Write) -> None:
+    write("pw.yaml", "hunter2\n")
+    text = build(ota="ota:\n  - platform: esphome\n    password: !include pw.yaml\n")
+    report = check(write, text)
+    assert fc.INLINE_SECRET in report.codes
+    assert "an !include" in report.findings[0].message
+
+
+def test_missing_include_is_a_load_error(write: Write) -> None:
+    report = check(write, build(pkg="packages:\n  x: !include nope.yaml\n"))
+    assert report.codes == {fc.LOAD_ERROR}
+    assert "nope.yaml" in report.findings[0].message
+
+
+def test_include_cycle_is_bounded(write: Write) -> None:
+    write("loop.yaml", "packages:\n  again: !include loop.yaml\n")
+    report = check(write, build(pkg="packages:\n  loop: !include loop.yaml\n"))
+    assert report.codes == {fc.LOAD_ERROR}
+
+
+def test_remote_package_is_a_warning(write: Write) -> None:
+    text = build(
+        pkg="packages:\n  remote: github://esphome/firmware/x.yaml@main\n"
+        "  remote2:\n    url: https://github.com/esphome/firmware\n"
+        "    files: [x.yaml]\n"
+    )
+    report = check(write, text)
+    assert report.ok
+    assert {w.code for w in report.warnings} == {fc.REMOTE_PACKAGE}
+    assert len(report.warnings) == 2
+
+
+def test_extend_merges_list_items(write: Write) -> None:
+    write(
+        "packages/ota.yaml",
+        "ota:\n  - platform: esphome\n    id: ota_main\n",
+    )
+    text = build(
+        ota="ota:\n  - id: !extend ota_main\n    password: !secret ota_password\n",
+        pkg="packages:\n  ota: !include packages/ota.yaml\n",
+    )
+    assert check(write, text).findings == []
+
+
+def test_remove_drops_list_items(write: Write) -> None:
+    write("packages/ota.yaml", "ota:\n  - platform: esphome\n    id: open_ota\n")
+    text = build(
+        ota="ota:\n  - id: !remove open_ota\n",
+        pkg="packages:\n  ota: !include packages/ota.yaml\n",
+    )
+    assert check(write, text).findings == []
+
+
+# --- YAML handling -----------------------------------------------------------------
+
+
+def test_esphome_tags_are_inert(write: Write, tmp_path: Path) -> None:
+    text = build(
+        extra="""
+        logger:
+          level: !env_var LOG_LEVEL
+        sensor: !include_dir_merge_list sensors/
+        text_sensor:
+          - platform: template
+            lambda: !lambda |-
+              return std::string("password: hunter2");
+        script: !literal []
+        light: !unknown_tag {a: 1}
+        """
+    )
+    report = check(write, text)
+    assert report.findings == []
+    assert [w.message for w in report.warnings] == [
+        "!include_dir_merge_list 'sensors/' is not followed"
+    ]
+    assert not (tmp_path / "sensors").exists()
+
+
+def test_python_tags_are_refused(write: Write, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    text = build(extra=f"x: !!python/object/apply:os.system ['touch {marker}']\n")
+    report = check(write, text)
+    assert report.codes == {fc.LOAD_ERROR}
+    assert not marker.exists()
+
+
+def test_invalid_yaml_is_a_load_error(write: Write) -> None:
+    assert check(write, "esphome: [\n").codes == {fc.LOAD_ERROR}
+
+
+def test_non_mapping_top_level(write: Write) -> None:
+    assert check(write, "- a\n- b\n").codes == {fc.LOAD_ERROR}
+
+
+def test_merge_keys_are_supported(write: Write) -> None:
+    text = build(
+        extra="""
+        .base: &base
+          platform: esphome
+        ota:
+          - <<: *base
+            password: !secret ota_password
+        """,
+        ota="",
+    )
+    assert check(write, text).findings == []
+
+
+# --- the output of `esphome config` ------------------------------------------------
+
+RESOLVED_OK = """
+esphome:
+  name: peephole-doorbell
+  min_version: 2026.10.0
+wifi:
+  networks:
+    - ssid: !secret 'wifi_ssid'
+      password: !secret 'wifi_password'
+api:
+  encryption:
+    key: !secret 'peephole_api_key'
+ota:
+  - platform: esphome
+    encryption:
+      key: !secret 'peephole_api_key'
+"""
+
+
+def test_resolved_output_passes() -> None:
+    report = fc.Report(Path("x.yaml"))
+    fc.check_resolved_text(RESOLVED_OK, report, Path("x.yaml"))
+    assert report.findings == []
+
+
+def test_resolved_output_with_literal_password() -> None:
+    text = RESOLVED_OK.replace(
+        "password: !secret 'wifi_password'", "password: \\033[8mhunter2\\033[28m"
+    )
+    report = fc.Report(Path("x.yaml"))
+    fc.check_resolved_text(text, report, Path("x.yaml"))
+    assert report.codes == {fc.INLINE_SECRET}
+    assert "wifi.networks[0].password" in report.findings[0].message
+
+
+def test_resolved_output_with_web_server_ota() -> None:
+    text = RESOLVED_OK + "web_server:\n  port: 80\ncaptive_portal: {}\n"
+    text = text.replace("ota:\n", "ota:\n  - platform: web_server\n")
+    report = fc.Report(Path("x.yaml"))
+    fc.check_resolved_text(text, report, Path("x.yaml"))
+    assert report.codes == {fc.WEB_SERVER_AUTH, fc.OTA_UNPROTECTED, fc.CAPTIVE_PORTAL}
+
+
+def test_resolved_output_garbage() -> None:
+    report = fc.Report(Path("x.yaml"))
+    fc.check_resolved_text("INFO not yaml: [", report, Path("x.yaml"))
+    assert report.codes == {fc.LOAD_ERROR}
+    report = fc.Report(Path("x.yaml"))
+    fc.check_resolved_text("just text", report, Path("x.yaml"))
+    assert report.codes == {fc.LOAD_ERROR}
+
+
+# --- command line ------------------------------------------------------------------
+
+
+def test_main_passes_shipped_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert fc.main([str(path) for path in device_configs()]) == 0
+    assert "ok:" in capsys.readouterr().out
+
+
+def test_main_fails_with_messages(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write("bad.yaml", build(portal="captive_portal:\n", api="api:\n"))
+    good = write("good.yaml", build())
+    assert fc.main([str(good), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "[captive-portal]" in err
+    assert "[api-encryption]" in err
+    assert "2 finding(s)" in err
+
+
+def test_main_with_resolved_file(
+    write: Write, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write("good.yaml", build())
+    resolved = tmp_path / "resolved.yaml"
+    resolved.write_text(RESOLVED_OK.replace("api:\n  encryption:", "api:\n  x:"))
+    assert fc.main(["--resolved", str(resolved), str(good)]) == 1
+    assert "(esphome config)" in capsys.readouterr().err
+    assert fc.main(["--resolved", str(tmp_path / "missing.yaml"), str(good)]) == 1
+
+
+def test_main_resolved_needs_one_config(write: Write) -> None:
+    good = write("good.yaml", build())
+    with pytest.raises(SystemExit) as exc:
+        fc.main(["--resolved", "r.yaml", str(good), str(good)])
+    assert exc.value.code == 2
+
+
+def test_main_runs_esphome_config(write: Write, tmp_path: Path) -> None:
+    fake = tmp_path / "fake-esphome"
+    fake.write_text(f"#!/bin/sh\ncat <<'EOF'\n{RESOLVED_OK}EOF\n")
+    fake.chmod(0o755)
+    good = write("good.yaml", build())
+    assert fc.main(["--esphome", str(fake), str(good)]) == 0
+    failing = tmp_path / "failing-esphome"
+    failing.write_text("#!/bin/sh\necho 'ERROR broken' >&2\nexit 2\n")
+    failing.chmod(0o755)
+    assert fc.main(["--esphome", str(failing), str(good)]) == 1
+    assert fc.main(["--esphome", str(tmp_path / "absent"), str(good)]) == 1
+
+
+# --- edge cases --------------------------------------------------------------------
+
+
+def test_include_without_file_name(write: Write) -> None:
+    report = check(write, build(pkg="packages:\n  x: !include {vars: {a: 1}}\n"))
+    assert report.codes == {fc.LOAD_ERROR}
+    assert "without a file name" in report.findings[0].message
+
+
+def test_include_path_from_substitution(write: Write) -> None:
+    write("packages/portal.yaml", "captive_portal:\n")
+    text = build(
+        subs="substitutions:\n  pkg_dir: packages\n",
+        pkg="packages:\n  p: !include ${pkg_dir}/portal.yaml\n"
+        "  q: !include ${unknown}/portal.yaml\n",
+    )
+    report = check(write, text)
+    assert report.codes == {fc.CAPTIVE_PORTAL}
+    assert [w.code for w in report.warnings] == [fc.LOAD_ERROR]
+    assert "unresolved substitution" in report.warnings[0].message
+
+
+def test_packages_of_the_wrong_type(write: Write) -> None:
+    report = check(write, build(pkg="packages: 42\n"))
+    assert report.ok
+    assert "not a mapping or list" in report.warnings[0].message
+
+
+def test_inline_package_contents_and_empty_entries(write: Write) -> None:
+    text = build(pkg="packages:\n  inline:\n    captive_portal:\n  empty:\n  bad: 3\n")
+    assert check(write, text).codes == {fc.CAPTIVE_PORTAL}
+
+
+@pytest.mark.parametrize(
+    ("value", "described"),
+    [
+        ('!lambda return "x";', "a !lambda"),
+        ("!literal hunter2", "a !literal"),
+        ("123456789", "a literal int"),
+        ("pa${ 'ss' }word", "cannot be resolved"),
+    ],
+)
+def test_credential_descriptions(write: Write, value: str, described: str) -> None:
+    text = build(ota=f"ota:\n  - platform: esphome\n    password: {value}\n")
+    report = check(write, text)
+    assert report.codes == {fc.INLINE_SECRET}
+    assert described in report.findings[0].message
+
+
+def test_substitution_inside_a_longer_string(write: Write) -> None:
+    text = build(
+        subs="substitutions:\n  user: admin\n  port: 8080\n",
+        extra="remote:\n  url: http://${user}:${port}/x\n",
+    )
+    assert check(write, text).findings == []
+
+
+def test_warnings_are_printed(write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write("device.yaml", build(pkg="packages:\n  r: github://a/b/c.yaml@main\n"))
+    assert fc.main([str(path)]) == 0
+    assert "warning:" in capsys.readouterr().err
+
+
+def test_resolved_warnings_are_kept(
+    write: Write, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write("good.yaml", build())
+    resolved = tmp_path / "resolved.yaml"
+    resolved.write_text(
+        RESOLVED_OK
+        + "web_server:\n  auth:\n    username: a\n    password: !secret 'p'\n",
+        encoding="utf-8",
+    )
+    assert fc.main(["--resolved", str(resolved), str(good)]) == 0
+    assert "type: digest" in capsys.readouterr().err

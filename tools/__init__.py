@@ -1,0 +1,1 @@
+"""Developer tools for Peephole (not shipped with the integration)."""
