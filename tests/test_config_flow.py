@@ -26,7 +26,11 @@ from .conftest import CAMERA, MOTION, RING_BINARY, RING_EVENT
 
 pytestmark = pytest.mark.usefixtures("sources")
 
-STREET = {"name": "Street", "points": [[0, 0], [1, 0], [1, 0.3], [0, 0.3]], "enabled": True}
+STREET = {
+    "name": "Street",
+    "points": [[0, 0], [1, 0], [1, 0.3], [0, 0.3]],
+    "enabled": True,
+}
 
 
 async def _start(hass: HomeAssistant) -> dict[str, Any]:
@@ -277,11 +281,15 @@ async def test_reconfigure_errors_and_duplicate(
     assert init_integration.data[CONF_CAMERA_ENTITY] == CAMERA
 
 
-async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> dict[str, Any]:
+async def _options_step(
+    hass: HomeAssistant, entry: MockConfigEntry, step: str
+) -> dict[str, Any]:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
     assert step in result["menu_options"]
-    return await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": step})
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
 
 
 async def test_options_menu_offers_zone_editing_only_with_zones(
@@ -289,44 +297,71 @@ async def test_options_menu_offers_zone_editing_only_with_zones(
 ) -> None:
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["menu_options"] == ["settings", "add_zone"]
-    hass.config_entries.async_update_entry(init_integration, options={CONF_ZONES: [STREET]})
+    hass.config_entries.async_update_entry(
+        init_integration, options={CONF_ZONES: [STREET]}
+    )
     await hass.async_block_till_done()
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert result["menu_options"] == ["settings", "add_zone", "edit_zone", "remove_zones"]
+    assert result["menu_options"] == [
+        "settings",
+        "add_zone",
+        "edit_zone",
+        "remove_zones",
+    ]
 
 
-async def test_options_flow_event_source(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
-    hass.states.async_set(RING_EVENT, "unknown", {"event_types": ["ring", "long_press"]})
+async def test_options_flow_event_source(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.states.async_set(
+        RING_EVENT, "unknown", {"event_types": ["ring", "long_press"]}
+    )
     result = await _options_step(hass, init_integration, "settings")
     assert result["type"] is FlowResultType.FORM
     assert CONF_RING_EVENT_TYPES in result["data_schema"].schema
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_FRAME_INTERVAL: 0.1, CONF_RING_EVENT_TYPES: ["ring", "long_press"]}
+        result["flow_id"],
+        {CONF_FRAME_INTERVAL: 0.1, CONF_RING_EVENT_TYPES: ["ring", "long_press"]},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert init_integration.options == {CONF_FRAME_INTERVAL: 0.1, CONF_RING_EVENT_TYPES: ["ring", "long_press"]}
+    assert init_integration.options == {
+        CONF_FRAME_INTERVAL: 0.1,
+        CONF_RING_EVENT_TYPES: ["ring", "long_press"],
+    }
 
 
-@pytest.mark.parametrize("entry_data", [{CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: RING_BINARY}])
-async def test_options_flow_binary_sensor_source(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
-    hass.config_entries.async_update_entry(init_integration, options={CONF_RING_EVENT_TYPES: ["x"], CONF_ZONES: [STREET]})
+@pytest.mark.parametrize(
+    "entry_data", [{CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: RING_BINARY}]
+)
+async def test_options_flow_binary_sensor_source(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.config_entries.async_update_entry(
+        init_integration, options={CONF_RING_EVENT_TYPES: ["x"], CONF_ZONES: [STREET]}
+    )
     await hass.async_block_till_done()
     result = await _options_step(hass, init_integration, "settings")
     assert CONF_RING_EVENT_TYPES not in result["data_schema"].schema
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FRAME_INTERVAL: 2})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_FRAME_INTERVAL: 2}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     # Settings keep the zones and drop event types that no longer apply.
     assert init_integration.options == {CONF_FRAME_INTERVAL: 2, CONF_ZONES: [STREET]}
 
 
-async def test_options_flow_without_ring_state(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+async def test_options_flow_without_ring_state(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
     hass.states.async_remove(RING_EVENT)
     result = await _options_step(hass, init_integration, "settings")
     assert CONF_RING_EVENT_TYPES not in result["data_schema"].schema
 
 
-async def test_options_flow_source_without_ring_type(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+async def test_options_flow_source_without_ring_type(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
     hass.states.async_set(RING_EVENT, "unknown", {"event_types": ["single", "double"]})
     result = await _options_step(hass, init_integration, "settings")
     key = next(k for k in result["data_schema"].schema if k == CONF_RING_EVENT_TYPES)
@@ -339,67 +374,118 @@ async def test_options_flow_source_without_ring_type(hass: HomeAssistant, init_i
         ({"name": "A", "points": "0,0; 1,0"}, "points", "too_few_points"),
         ({"name": "A", "points": "0,0; 1.5,0; 1,1"}, "points", "point_out_of_range"),
         ({"name": "A", "points": "0,0; 1,1; 1,0; 0,1"}, "points", "self_intersecting"),
-        ({"name": "A", "points": "; ".join(f"{i / 40},{(i % 2) / 2}" for i in range(40))}, "points", "too_many_points"),
+        (
+            {
+                "name": "A",
+                "points": "; ".join(f"{i / 40},{(i % 2) / 2}" for i in range(40)),
+            },
+            "points",
+            "too_many_points",
+        ),
         ({"name": "A", "points": "zero, one"}, "points", "invalid_points"),
         ({"name": "   ", "points": "0,0; 1,0; 1,1"}, "name", "invalid_name"),
         ({"name": "street", "points": "0,0; 1,0; 1,1"}, "name", "duplicate_name"),
     ],
 )
 async def test_add_zone_validation_errors(
-    hass: HomeAssistant, init_integration: MockConfigEntry, user_input: dict[str, str], field: str, error: str
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    user_input: dict[str, str],
+    field: str,
+    error: str,
 ) -> None:
-    hass.config_entries.async_update_entry(init_integration, options={CONF_ZONES: [STREET]})
+    hass.config_entries.async_update_entry(
+        init_integration, options={CONF_ZONES: [STREET]}
+    )
     await hass.async_block_till_done()
     result = await _options_step(hass, init_integration, "add_zone")
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {**user_input, "enabled": True})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**user_input, "enabled": True}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {field: error}
     # Every placeholder the message may use is provided.
     assert {"zone", "point", "min", "max"} <= set(result["description_placeholders"])
     # Correct it and save.
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"name": "Hedge", "points": "0,0.5; 0.2,0.5; 0.2,1; 0,1", "enabled": True}
+        result["flow_id"],
+        {"name": "Hedge", "points": "0,0.5; 0.2,0.5; 0.2,1; 0,1", "enabled": True},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert [z["name"] for z in init_integration.options[CONF_ZONES]] == ["Street", "Hedge"]
+    assert [z["name"] for z in init_integration.options[CONF_ZONES]] == [
+        "Street",
+        "Hedge",
+    ]
 
 
-async def test_too_many_zones(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+async def test_too_many_zones(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
     zones = [{**STREET, "name": f"Z{i}"} for i in range(16)]
-    hass.config_entries.async_update_entry(init_integration, options={CONF_ZONES: zones})
+    hass.config_entries.async_update_entry(
+        init_integration, options={CONF_ZONES: zones}
+    )
     await hass.async_block_till_done()
     result = await _options_step(hass, init_integration, "add_zone")
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"name": "One more", "points": "0,0; 1,0; 1,1", "enabled": True}
+        result["flow_id"],
+        {"name": "One more", "points": "0,0; 1,0; 1,1", "enabled": True},
     )
     assert result["errors"] == {"base": "too_many_zones"}
 
 
-async def test_edit_and_remove_zones(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
-    hedge = {"name": "Hedge", "points": [[0, 0.5], [0.2, 0.5], [0.2, 1]], "enabled": True}
-    hass.config_entries.async_update_entry(init_integration, options={CONF_FRAME_INTERVAL: 1, CONF_ZONES: [STREET, hedge]})
+async def test_edit_and_remove_zones(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hedge = {
+        "name": "Hedge",
+        "points": [[0, 0.5], [0.2, 0.5], [0.2, 1]],
+        "enabled": True,
+    }
+    hass.config_entries.async_update_entry(
+        init_integration, options={CONF_FRAME_INTERVAL: 1, CONF_ZONES: [STREET, hedge]}
+    )
     await hass.async_block_till_done()
 
     result = await _options_step(hass, init_integration, "edit_zone")
     assert result["step_id"] == "edit_zone"
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"zone": "Street"})
-    assert result["step_id"] == "zone"
-    suggested = {str(k): k.description["suggested_value"] for k in result["data_schema"].schema}
-    assert suggested == {"name": "Street", "points": "0,0; 1,0; 1,0.3; 0,0.3", "enabled": True}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"name": "Hedge", "points": "0,0; 1,0; 1,0.4", "enabled": False}
+        result["flow_id"], {"zone": "Street"}
+    )
+    assert result["step_id"] == "zone"
+    suggested = {
+        str(k): k.description["suggested_value"] for k in result["data_schema"].schema
+    }
+    assert suggested == {
+        "name": "Street",
+        "points": "0,0; 1,0; 1,0.3; 0,0.3",
+        "enabled": True,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"name": "Hedge", "points": "0,0; 1,0; 1,0.4", "enabled": False},
     )
     assert result["errors"] == {"name": "duplicate_name"}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"name": "Road", "points": "0,0; 1,0; 1,0.4", "enabled": False}
+        result["flow_id"],
+        {"name": "Road", "points": "0,0; 1,0; 1,0.4", "enabled": False},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert init_integration.options == {
         CONF_FRAME_INTERVAL: 1,
-        CONF_ZONES: [{"name": "Road", "points": [[0.0, 0.0], [1.0, 0.0], [1.0, 0.4]], "enabled": False}, hedge],
+        CONF_ZONES: [
+            {
+                "name": "Road",
+                "points": [[0.0, 0.0], [1.0, 0.0], [1.0, 0.4]],
+                "enabled": False,
+            },
+            hedge,
+        ],
     }
 
     result = await _options_step(hass, init_integration, "remove_zones")
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_ZONES: ["Road"]})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_ZONES: ["Road"]}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert init_integration.options[CONF_ZONES] == [hedge]

@@ -56,8 +56,10 @@ async def test_setup_creates_device_and_entities(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     assert init_integration.state is ConfigEntryState.LOADED
-    device = dr.async_get(hass).async_get_device({(DOMAIN, init_integration.entry_id)})
-    assert device is not None
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), init_integration.entry_id)
+    assert len(devices) == 1
+    device = devices[0]
+    assert device.identifiers == {(DOMAIN, init_integration.entry_id)}
     assert device.name == "Front door"
     entities = er.async_entries_for_config_entry(
         er.async_get(hass), init_integration.entry_id
