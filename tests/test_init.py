@@ -56,7 +56,9 @@ async def test_setup_creates_device_and_entities(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     assert init_integration.state is ConfigEntryState.LOADED
-    devices = dr.async_entries_for_config_entry(dr.async_get(hass), init_integration.entry_id)
+    devices = dr.async_entries_for_config_entry(
+        dr.async_get(hass), init_integration.entry_id
+    )
     assert len(devices) == 1
     device = devices[0]
     assert device.identifiers == {(DOMAIN, init_integration.entry_id)}

@@ -10,6 +10,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_CAMERA_ENTITY, DOMAIN
 from .doorbell import Peephole, PeepholeConfigEntry
+from .masking import MaskError, load_codec
 from .repairs import async_clear_issues
 from .services import async_setup_services
 from .sources import (
@@ -39,6 +40,12 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:
     """Set up one Peephole doorbell from a config entry."""
+    try:
+        await hass.async_add_executor_job(load_codec)
+    except MaskError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="codec_missing"
+        ) from err
     try:
         peephole = Peephole(hass, entry)
     except ZoneError as err:

@@ -1,0 +1,1 @@
+"""Tests for the emulated ESPHome doorbell (tools/emulator)."""

@@ -1,0 +1,113 @@
+"""Home Assistant's real `esphome` integration against the emulated doorbell."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from homeassistant.components.camera import async_get_image
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.device_registry import format_mac
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from tools.emulator import EmulatedDoorbell
+
+from .common import wait_until
+
+EVENT = "event.peephole_doorbell_doorbell"
+CAMERA = "camera.peephole_doorbell_camera"
+BUTTON = "binary_sensor.peephole_doorbell_button"
+MOTION = "binary_sensor.peephole_doorbell_motion"
+
+
+@pytest.fixture
+async def esphome_entry(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    mock_bluetooth: None,
+    mock_async_zeroconf: None,
+    api_key: str,
+) -> AsyncGenerator[tuple[MockConfigEntry, EmulatedDoorbell]]:
+    """The emulator (with the firmware's 1 fps idle frames) set up in HA's esphome."""
+    async with EmulatedDoorbell(port=0, key=api_key) as device:
+        assert await async_setup_component(hass, "homeassistant", {})
+        entry = MockConfigEntry(
+            domain="esphome",
+            unique_id=format_mac(device.mac),
+            data={
+                "host": "127.0.0.1",
+                "port": device.port,
+                "password": "",
+                "noise_psk": api_key,
+                "device_name": "peephole-doorbell",
+            },
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        await wait_until(
+            lambda: hass.states.get(EVENT) is not None and device.connections, 10
+        )
+        yield entry, device
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_entities_ring_and_camera(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    esphome_entry: tuple[MockConfigEntry, EmulatedDoorbell],
+) -> None:
+    """The firmware's entities appear; a press fires `ring`; the camera serves a JPEG."""
+    entry, device = esphome_entry
+    entity_ids = {
+        e.entity_id
+        for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+    }
+    assert {
+        EVENT,
+        CAMERA,
+        BUTTON,
+        MOTION,
+        "switch.peephole_doorbell_chime",
+        "button.peephole_doorbell_test_chime",
+        "button.peephole_doorbell_restart",
+        "light.peephole_doorbell_flash",
+        "sensor.peephole_doorbell_wi_fi_signal",
+        "sensor.peephole_doorbell_uptime",
+    } <= entity_ids
+
+    event = hass.states.get(EVENT)
+    assert event is not None
+    assert event.attributes["device_class"] == "doorbell"
+    assert event.attributes["event_types"] == ["ring"]
+    before = event.state
+    assert hass.states.get(BUTTON).state == "off"
+
+    await device.press()
+    await hass.async_block_till_done()
+    await wait_until(lambda: hass.states.get(EVENT).state != before)
+    state = hass.states.get(EVENT)
+    assert state.attributes["event_type"] == "ring"
+
+    await device.motion(True)
+    await wait_until(lambda: hass.states.get(MOTION).state == "on")
+
+    image = await async_get_image(hass, CAMERA)
+    assert image.content_type == "image/jpeg"
+    assert image.content[:2] == b"\xff\xd8"
+
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {"entity_id": "switch.peephole_doorbell_chime"},
+        blocking=True,
+    )
+    await wait_until(
+        lambda: hass.states.get("switch.peephole_doorbell_chime").state == "off"
+    )
+    assert device.states[device.config.entity("chime_enabled").key] is False

@@ -1,0 +1,663 @@
+"""An emulated Peephole doorbell speaking the ESPHome native API (device side).
+
+Home Assistant's ``esphome`` integration (aioesphomeapi as the client)
+connects to it as if it were the ESP32-CAM firmware in ``esphome/``: same
+device name, entities, object ids and keys (derived from the YAML, see
+``entities.py``), plaintext or Noise-encrypted.
+
+Messages are the protobuf classes of the installed ``aioesphomeapi``
+(``api_pb2`` + ``core.MESSAGE_TYPE_TO_PROTO``); names that changed between
+releases (``ConnectRequest`` → ``AuthenticationRequest``) are handled by
+message id, and fields are only set when the installed schema has them.
+
+Python API::
+
+    async with EmulatedDoorbell(port=0, key=KEY) as device:
+        ...  # device.port is the bound port
+        await device.press()
+        await device.motion(True)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+import hashlib
+import logging
+import time
+from types import TracebackType
+from typing import Any, Self
+
+from aioesphomeapi import api_pb2
+from aioesphomeapi.core import MESSAGE_TYPE_TO_PROTO
+from google.protobuf.message import DecodeError, Message
+
+from .entities import (
+    COLOR_MODE_BRIGHTNESS,
+    DEFAULT_DEVICE_YAML,
+    DeviceConfig,
+    Entity,
+    load_device_config,
+)
+from .framing import FrameError, NoiseFramer, PlaintextFramer, decode_psk
+from .scene import PorchScene
+
+_LOGGER = logging.getLogger(__name__)
+
+ESPHOME_VERSION = "2026.10.0"
+MODEL = "esp32cam"
+MANUFACTURER = "Espressif"
+CAMERA_STOP_STREAM = 5.0  # seconds a stream request lasts (ESPHome: 5000 ms)
+CAMERA_CHUNK = 16 * 1024
+BUTTON_HOLD = 0.2  # seconds the bell push reads "on" for an emulated press
+VISITOR_TIME = 20.0  # seconds a visitor stays in view after a ring
+# A connection whose socket buffer holds more than this is "still sending":
+# like the firmware, newer camera frames are dropped for it meanwhile.
+BUSY_BUFFER = 256 * 1024
+
+_ID_BY_NAME = {cls.__name__: msg_id for msg_id, cls in MESSAGE_TYPE_TO_PROTO.items()}
+# Message ids that are stable across aioesphomeapi releases.
+ID_CONNECT_REQUEST = 3  # ConnectRequest (29.x) / AuthenticationRequest (4x.x)
+ID_CONNECT_RESPONSE = 4
+
+
+def message(type_name: str, /, **fields: Any) -> Message:
+    """Build an api_pb2 message, dropping fields this aioesphomeapi lacks."""
+    cls = getattr(api_pb2, type_name)
+    known = cls.DESCRIPTOR.fields_by_name
+    msg = cls()
+    for field_name, value in fields.items():
+        if field_name not in known or value is None:
+            continue
+        if isinstance(value, (list, tuple)):  # repeated field
+            getattr(msg, field_name).extend(value)
+        else:
+            setattr(msg, field_name, value)
+    return msg
+
+
+def mac_for(name: str) -> str:
+    """Return a stable, locally administered MAC address derived from the device name."""
+    digest = hashlib.sha256(name.encode()).digest()
+    octets = [0x02 | (digest[0] & 0xFC), *digest[1:6]]
+    return ":".join(f"{octet:02X}" for octet in octets)
+
+
+class _Connection:
+    """One API client connection."""
+
+    def __init__(
+        self,
+        device: EmulatedDoorbell,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        self.device = device
+        self.reader = reader
+        self.writer = writer
+        self.framer: PlaintextFramer | NoiseFramer
+        if device.psk is not None:
+            self.framer = NoiseFramer(
+                device.psk, device.name, device.mac.replace(":", "").lower()
+            )
+        else:
+            self.framer = PlaintextFramer()
+        self.subscribed = False
+        self.closed = False
+        self.peer = writer.get_extra_info("peername")
+
+    @property
+    def busy(self) -> bool:
+        transport = self.writer.transport
+        return transport.is_closing() or transport.get_write_buffer_size() > BUSY_BUFFER
+
+    def send(self, *messages: Message) -> None:
+        if self.closed:
+            return
+        try:
+            data = self.framer.encode(
+                [
+                    (_ID_BY_NAME[type(msg).__name__], msg.SerializeToString())
+                    for msg in messages
+                ]
+            )
+        except FrameError:
+            _LOGGER.exception("Cannot encode a message")
+            return
+        self.writer.write(data)
+
+    async def run(self) -> None:
+        _LOGGER.debug("Client connected: %s", self.peer)
+        try:
+            while not self.closed:
+                data = await self.reader.read(65536)
+                if not data:
+                    break
+                messages, reply, close = self.framer.feed(data)
+                if reply:
+                    self.writer.write(reply)
+                if close:
+                    await self.writer.drain()
+                    break
+                for msg_type, payload in messages:
+                    try:
+                        self.handle(msg_type, payload)
+                    except Exception:
+                        _LOGGER.exception("Error handling message type %s", msg_type)
+                await self.writer.drain()
+        except FrameError as err:
+            _LOGGER.debug("Closing %s: %s", self.peer, err)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.close()
+            _LOGGER.debug("Client disconnected: %s", self.peer)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.device.connections.discard(self)
+        with contextlib.suppress(Exception):
+            self.writer.close()
+
+    def handle(self, msg_type: int, payload: bytes) -> None:
+        cls = MESSAGE_TYPE_TO_PROTO.get(msg_type)
+        if cls is None:
+            _LOGGER.debug("Ignoring unknown message type %s", msg_type)
+            return
+        try:
+            msg = cls.FromString(payload)
+        except DecodeError:
+            _LOGGER.debug("Ignoring undecodable %s", cls.__name__)
+            return
+        name = cls.__name__
+        handler: Callable[[Any], None] | None = getattr(self, f"on_{name}", None)
+        if msg_type == ID_CONNECT_REQUEST:
+            handler = self.on_connect
+        if handler is None:
+            _LOGGER.debug("Ignoring %s", name)
+            return
+        handler(msg)
+
+    # --- connection messages -------------------------------------------------
+    def on_HelloRequest(self, msg: Any) -> None:  # noqa: N802
+        # Answer with the client's own API version (never above 1.x): the
+        # emulator speaks whatever the installed aioesphomeapi speaks.
+        self.send(
+            message(
+                "HelloResponse",
+                api_version_major=1,
+                api_version_minor=msg.api_version_minor,
+                server_info=f"{self.device.name} (esphome v{ESPHOME_VERSION})",
+                name=self.device.name,
+            )
+        )
+
+    def on_connect(self, msg: Any) -> None:
+        # No API password on this firmware (it uses encryption); the old
+        # (ConnectRequest) clients wait for the answer, new ones only read it
+        # when it reports a failure.
+        cls = MESSAGE_TYPE_TO_PROTO[ID_CONNECT_RESPONSE]
+        self.send(message(cls.__name__, invalid_password=False))
+
+    def on_DisconnectRequest(self, msg: Any) -> None:  # noqa: N802
+        self.send(message("DisconnectResponse"))
+        self.device.loop.call_soon(self.close)
+
+    def on_PingRequest(self, msg: Any) -> None:  # noqa: N802
+        self.send(message("PingResponse"))
+
+    def on_GetTimeRequest(self, msg: Any) -> None:  # noqa: N802
+        self.send(message("GetTimeResponse", epoch_seconds=int(time.time())))
+
+    def on_DeviceInfoRequest(self, msg: Any) -> None:  # noqa: N802
+        self.send(self.device.device_info())
+
+    def on_DeviceCapabilitiesRequest(self, msg: Any) -> None:  # noqa: N802
+        self.send(message("DeviceCapabilitiesResponse"))
+
+    def on_ListEntitiesRequest(self, msg: Any) -> None:  # noqa: N802
+        self.send(*self.device.list_entities(), message("ListEntitiesDoneResponse"))
+
+    def on_SubscribeStatesRequest(self, msg: Any) -> None:  # noqa: N802
+        self.subscribed = True
+        self.send(*self.device.all_states())
+
+    # --- commands ----------------------------------------------------------------
+    def on_SwitchCommandRequest(self, msg: Any) -> None:  # noqa: N802
+        self.device.set_switch(msg.key, msg.state)
+
+    def on_ButtonCommandRequest(self, msg: Any) -> None:  # noqa: N802
+        self.device.press_button(msg.key)
+
+    def on_LightCommandRequest(self, msg: Any) -> None:  # noqa: N802
+        self.device.command_light(msg)
+
+    def on_CameraImageRequest(self, msg: Any) -> None:  # noqa: N802
+        self.device.request_image(single=msg.single, stream=msg.stream)
+
+
+class EmulatedDoorbell:
+    """The emulated doorbell: an ESPHome native API server plus a camera."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 6053,
+        key: str | None = None,
+        name: str | None = None,
+        config: DeviceConfig | None = None,
+        idle_fps: float | None = None,
+        max_fps: float | None = None,
+        mac: str | None = None,
+    ) -> None:
+        """Configure the device; `key` (base64) enables Noise encryption."""
+        self.config = config or load_device_config(DEFAULT_DEVICE_YAML)
+        self.host = host
+        self.port = port
+        self.key = key
+        self.psk = decode_psk(key) if key else None
+        self.name = name or self.config.name
+        self.mac = mac or mac_for(self.name)
+        self.idle_fps = self.config.idle_fps if idle_fps is None else idle_fps
+        self.max_fps = self.config.max_fps if max_fps is None else max_fps
+        self.scene = PorchScene(*self.config.resolution)
+        self.connections: set[_Connection] = set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._camera_task: asyncio.Task[None] | None = None
+        self._camera_wake = asyncio.Event()
+        self._single_requested = False
+        self._stream_until = 0.0
+        self._visitor_until = 0.0
+        self._boot = time.monotonic()
+        self._motion_off: asyncio.TimerHandle | None = None
+        self.states: dict[int, Any] = {}
+        self.frames_sent = 0
+        self._reset_states()
+
+    # --- lifecycle -------------------------------------------------------------
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop."""
+        return asyncio.get_running_loop()
+
+    async def start(self) -> None:
+        """Start listening; `port` is updated to the bound port (for port=0)."""
+        self._server = await asyncio.start_server(self._on_client, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._camera_task = asyncio.create_task(
+            self._camera_loop(), name="emulator-camera"
+        )
+        _LOGGER.info(
+            "Emulated doorbell %s listening on %s:%s (%s)",
+            self.name,
+            self.host,
+            self.port,
+            "noise" if self.psk else "plaintext",
+        )
+
+    async def stop(self) -> None:
+        """Close every connection and stop listening."""
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self.connections):
+            connection.close()
+        tasks = [task for task in (self._camera_task, *self._tasks) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._motion_off is not None:
+            self._motion_off.cancel()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> Self:
+        """Start the device."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the device."""
+        await self.stop()
+
+    async def _on_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        connection = _Connection(self, reader, writer)
+        self.connections.add(connection)
+        await connection.run()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- state -----------------------------------------------------------------
+    def _reset_states(self) -> None:
+        for entity in self.config.entities:
+            if entity.domain == "binary_sensor":
+                self.states[entity.key] = False
+            elif entity.domain == "switch":
+                self.states[entity.key] = entity.options.get(
+                    "restore_mode", ""
+                ).endswith("_ON")
+            elif entity.domain == "light":
+                on = entity.options.get("restore_mode", "").endswith("_ON")
+                self.states[entity.key] = (on, 1.0)
+
+    def _entity(self, yaml_id: str) -> Entity:
+        return self.config.entity(yaml_id)
+
+    def _find(self, domain: str, object_id: str) -> Entity | None:
+        for entity in self.config.by_domain(domain):
+            if entity.object_id == object_id:
+                return entity
+        return None
+
+    def _broadcast(self, *messages: Message) -> None:
+        for connection in list(self.connections):
+            if connection.subscribed:
+                connection.send(*messages)
+
+    def _sensor_value(self, entity: Entity) -> float:
+        if entity.platform == "uptime":
+            return float(int(time.monotonic() - self._boot))
+        if entity.platform == "wifi_signal":
+            return -58.0
+        return float(self.states.get(entity.key, 0.0))
+
+    def state_message(self, entity: Entity) -> Message | None:
+        """Return the state message of one entity (None for stateless ones)."""
+        if entity.domain == "binary_sensor":
+            return message(
+                "BinarySensorStateResponse",
+                key=entity.key,
+                state=self.states[entity.key],
+            )
+        if entity.domain == "switch":
+            return message(
+                "SwitchStateResponse", key=entity.key, state=self.states[entity.key]
+            )
+        if entity.domain == "light":
+            on, brightness = self.states[entity.key]
+            return message(
+                "LightStateResponse",
+                key=entity.key,
+                state=on,
+                brightness=brightness,
+                color_mode=COLOR_MODE_BRIGHTNESS,
+                color_brightness=1.0,
+            )
+        if entity.domain == "sensor":
+            return message(
+                "SensorStateResponse", key=entity.key, state=self._sensor_value(entity)
+            )
+        return None
+
+    def all_states(self) -> list[Message]:
+        """Return the initial states, as sent on SubscribeStates."""
+        return [
+            msg
+            for entity in self.config.entities
+            if (msg := self.state_message(entity)) is not None
+        ]
+
+    def _publish(self, entity: Entity) -> None:
+        if (msg := self.state_message(entity)) is not None:
+            self._broadcast(msg)
+
+    def device_info(self) -> Message:
+        """Return the DeviceInfoResponse."""
+        return message(
+            "DeviceInfoResponse",
+            uses_password=False,
+            name=self.name,
+            friendly_name=self.config.friendly_name,
+            mac_address=self.mac,
+            esphome_version=ESPHOME_VERSION,
+            compilation_time="Oct 15 2026, 12:00:00",
+            model=MODEL,
+            manufacturer=MANUFACTURER,
+            project_name=self.config.project_name,
+            project_version=self.config.project_version,
+            api_encryption_supported=self.psk is not None,
+        )
+
+    def list_entities(self) -> list[Message]:
+        """Return the ListEntities*Response messages for every entity."""
+        out: list[Message] = []
+        for entity in self.config.entities:
+            common: dict[str, Any] = {
+                "object_id": entity.object_id,
+                "key": entity.key,
+                "name": entity.name,
+                # Only in older schemas; what older firmware sent.
+                "unique_id": f"{self.name}{entity.domain}{entity.object_id}",
+                "icon": entity.icon,
+                "disabled_by_default": entity.disabled_by_default,
+                "entity_category": entity.entity_category,
+            }
+            if entity.domain == "binary_sensor":
+                out.append(
+                    message(
+                        "ListEntitiesBinarySensorResponse",
+                        device_class=entity.device_class,
+                        **common,
+                    )
+                )
+            elif entity.domain == "sensor":
+                out.append(
+                    message(
+                        "ListEntitiesSensorResponse",
+                        device_class=entity.device_class,
+                        unit_of_measurement=entity.options["unit_of_measurement"],
+                        accuracy_decimals=entity.options["accuracy_decimals"],
+                        state_class=entity.options["state_class"],
+                        **common,
+                    )
+                )
+            elif entity.domain == "switch":
+                out.append(
+                    message(
+                        "ListEntitiesSwitchResponse",
+                        device_class=entity.device_class,
+                        assumed_state=entity.options.get("assumed_state", False),
+                        **common,
+                    )
+                )
+            elif entity.domain == "button":
+                out.append(
+                    message(
+                        "ListEntitiesButtonResponse",
+                        device_class=entity.device_class,
+                        **common,
+                    )
+                )
+            elif entity.domain == "light":
+                out.append(
+                    message(
+                        "ListEntitiesLightResponse",
+                        supported_color_modes=[COLOR_MODE_BRIGHTNESS],
+                        legacy_supports_brightness=True,
+                        min_mireds=153.0,
+                        max_mireds=500.0,
+                        **common,
+                    )
+                )
+            elif entity.domain == "event":
+                out.append(
+                    message(
+                        "ListEntitiesEventResponse",
+                        device_class=entity.device_class,
+                        event_types=entity.options["event_types"],
+                        **common,
+                    )
+                )
+            elif entity.domain == "camera":
+                out.append(message("ListEntitiesCameraResponse", **common))
+        return out
+
+    # --- triggers (the Python API) ----------------------------------------------
+    async def press(self, hold: float = BUTTON_HOLD) -> None:
+        """Press the bell push: button on, `ring` event, button off after `hold` s.
+
+        Like the firmware, the event fires on the (debounced) press; the chime
+        relay is pulsed if the Chime switch is on. Returns after the release.
+        """
+        button = self._entity("doorbell_button")
+        event = self._entity("doorbell_event")
+        chime = self._entity("chime_enabled")
+        self.states[button.key] = True
+        self._publish(button)
+        if self.states.get(chime.key):
+            _LOGGER.info("Chime rings")
+        self._broadcast(message("EventResponse", key=event.key, event_type="ring"))
+        self._visitor_until = time.monotonic() + VISITOR_TIME
+        _LOGGER.info("Doorbell pressed")
+        await asyncio.sleep(hold)
+        self.states[button.key] = False
+        self._publish(button)
+
+    async def motion(
+        self, detected: bool = True, duration: float | None = None
+    ) -> None:
+        """Set the motion sensor; with `duration`, it turns off again after that many seconds."""
+        entity = self._entity("motion")
+        if self._motion_off is not None:
+            self._motion_off.cancel()
+            self._motion_off = None
+        if self.states[entity.key] != detected:
+            self.states[entity.key] = detected
+            self._publish(entity)
+        if detected:
+            self._visitor_until = max(
+                self._visitor_until, time.monotonic() + (duration or VISITOR_TIME)
+            )
+            if duration is not None:
+                self._motion_off = asyncio.get_running_loop().call_later(
+                    duration, lambda: self._spawn(self.motion(False))
+                )
+
+    def set_switch(self, key: int, state: bool) -> None:
+        """Handle a SwitchCommand (the chime switch is optimistic in the firmware)."""
+        entity = next(
+            (e for e in self.config.by_domain("switch") if e.key == key), None
+        )
+        if entity is None:
+            return
+        self.states[key] = state
+        self._publish(entity)
+
+    def press_button(self, key: int) -> None:
+        """Handle a ButtonCommand."""
+        entity = next(
+            (e for e in self.config.by_domain("button") if e.key == key), None
+        )
+        if entity is None:
+            return
+        if entity.platform == "restart":
+            _LOGGER.info("Restart requested: dropping connections, uptime restarts")
+            self._boot = time.monotonic()
+            self._reset_states()
+            for connection in list(self.connections):
+                connection.close()
+        else:
+            _LOGGER.info("%s pressed: chime relay pulsed", entity.name)
+
+    def command_light(self, msg: Any) -> None:
+        """Handle a LightCommand."""
+        entity = next(
+            (e for e in self.config.by_domain("light") if e.key == msg.key), None
+        )
+        if entity is None:
+            return
+        on, brightness = self.states[entity.key]
+        if msg.has_state:
+            on = msg.state
+        if msg.has_brightness:
+            brightness = max(0.0, min(1.0, msg.brightness))
+        self.states[entity.key] = (on, brightness)
+        self._publish(entity)
+
+    # --- camera ------------------------------------------------------------------
+    def request_image(self, *, single: bool = False, stream: bool = False) -> None:
+        """Handle a CameraImageRequest."""
+        if single:
+            self._single_requested = True
+        if stream:
+            self._stream_until = time.monotonic() + CAMERA_STOP_STREAM
+        self._camera_wake.set()
+
+    async def snapshot(self) -> bytes:
+        """Render the current frame as JPEG (for tools and tests)."""
+        t = time.monotonic() - self._boot
+        visitor = time.monotonic() < self._visitor_until
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.scene.jpeg(t, visitor=visitor)
+        )
+
+    async def _camera_loop(self) -> None:
+        last_idle = 0.0
+        last_frame = 0.0
+        while True:
+            now = time.monotonic()
+            streaming = now < self._stream_until
+            timeout: float | None = None
+            if streaming:
+                timeout = (
+                    max(0.0, last_frame + 1 / self.max_fps - now)
+                    if self.max_fps > 0
+                    else None
+                )
+            elif self.idle_fps > 0:
+                timeout = max(0.0, last_idle + 1 / self.idle_fps - now)
+            if not self._single_requested:
+                self._camera_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self._camera_wake.wait()
+            now = time.monotonic()
+            streaming = now < self._stream_until
+            due_idle = self.idle_fps > 0 and now - last_idle >= 1 / self.idle_fps
+            due_stream = (
+                streaming and self.max_fps > 0 and now - last_frame >= 1 / self.max_fps
+            )
+            if not (self._single_requested or due_stream or due_idle):
+                continue
+            if due_idle and not (self._single_requested or streaming):
+                last_idle = now
+            receivers = [c for c in self.connections if c.subscribed and not c.busy]
+            self._single_requested = False
+            last_frame = now
+            if not receivers:
+                continue
+            frame = await self.snapshot()
+            self._send_frame(frame, receivers)
+
+    def _send_frame(self, frame: bytes, receivers: list[_Connection]) -> None:
+        key = self._entity("doorbell_camera").key
+        chunks = [
+            frame[i : i + CAMERA_CHUNK] for i in range(0, len(frame), CAMERA_CHUNK)
+        ]
+        messages = [
+            message(
+                "CameraImageResponse",
+                key=key,
+                data=chunk,
+                done=index == len(chunks) - 1,
+            )
+            for index, chunk in enumerate(chunks)
+        ]
+        for connection in receivers:
+            connection.send(*messages)
+        self.frames_sent += 1
