@@ -6,14 +6,21 @@ import base64
 from collections.abc import AsyncGenerator
 import os
 
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import format_mac
+from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-# The emulator speaks through aioesphomeapi's protobuf classes (installed with
-# HA's esphome integration requirements, requirements/ha-extras.txt).
-pytest.importorskip("aioesphomeapi")
-pytest.importorskip("noise")
-
+# The emulator speaks through aioesphomeapi's protobuf classes, installed with HA's
+# esphome integration requirements (requirements/floor-ha.txt, newest.txt): a missing
+# package is an error, not a skip.
 from tools.emulator import EmulatedDoorbell
+
+from .common import wait_until
+
+EVENT = "event.peephole_doorbell_doorbell"
 
 
 @pytest.fixture
@@ -36,3 +43,37 @@ async def plain_device(socket_enabled: None) -> AsyncGenerator[EmulatedDoorbell]
     """A plaintext emulated doorbell on a free port (no idle frames)."""
     async with EmulatedDoorbell(port=0, idle_fps=0) as emulated:
         yield emulated
+
+
+@pytest.fixture
+async def esphome_entry(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    mock_bluetooth: None,
+    mock_async_zeroconf: None,
+    api_key: str,
+) -> AsyncGenerator[tuple[MockConfigEntry, EmulatedDoorbell]]:
+    """The emulator (with the firmware's 1 fps idle frames) set up in HA's esphome."""
+    async with EmulatedDoorbell(port=0, key=api_key) as device:
+        assert await async_setup_component(hass, "homeassistant", {})
+        entry = MockConfigEntry(
+            domain="esphome",
+            unique_id=format_mac(device.mac),
+            data={
+                "host": "127.0.0.1",
+                "port": device.port,
+                "password": "",
+                "noise_psk": api_key,
+                "device_name": "peephole-doorbell",
+            },
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        await wait_until(
+            lambda: hass.states.get(EVENT) is not None and device.connections, 10
+        )
+        yield entry, device
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 from homeassistant.components.camera import async_get_image
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.device_registry import format_mac
-from homeassistant.setup import async_setup_component
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from tools.emulator import EmulatedDoorbell
@@ -21,40 +15,6 @@ EVENT = "event.peephole_doorbell_doorbell"
 CAMERA = "camera.peephole_doorbell_camera"
 BUTTON = "binary_sensor.peephole_doorbell_button"
 MOTION = "binary_sensor.peephole_doorbell_motion"
-
-
-@pytest.fixture
-async def esphome_entry(
-    hass: HomeAssistant,
-    socket_enabled: None,
-    mock_bluetooth: None,
-    mock_async_zeroconf: None,
-    api_key: str,
-) -> AsyncGenerator[tuple[MockConfigEntry, EmulatedDoorbell]]:
-    """The emulator (with the firmware's 1 fps idle frames) set up in HA's esphome."""
-    async with EmulatedDoorbell(port=0, key=api_key) as device:
-        assert await async_setup_component(hass, "homeassistant", {})
-        entry = MockConfigEntry(
-            domain="esphome",
-            unique_id=format_mac(device.mac),
-            data={
-                "host": "127.0.0.1",
-                "port": device.port,
-                "password": "",
-                "noise_psk": api_key,
-                "device_name": "peephole-doorbell",
-            },
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        assert entry.state is ConfigEntryState.LOADED
-        await wait_until(
-            lambda: hass.states.get(EVENT) is not None and device.connections, 10
-        )
-        yield entry, device
-        assert await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
 
 
 async def test_entities_ring_and_camera(
