@@ -12,8 +12,10 @@ How a frame is masked
 2. Fast path (baseline or progressive, 8-bit, greyscale or YCbCr with a
    standard subsampling): libjpeg-turbo's lossless ``tjTransform`` re-encodes
    the frame's DCT coefficients and calls our ``customFilter`` once per block
-   row of each component; the filter zeroes every coefficient of the masked
-   blocks with ``memset``. An all-zero block decodes to sample value 128 in
+   row of each component, before re-encoding any; the filter notes where
+   each row lies and, at a component's last row, zeroes every coefficient of
+   its masked blocks (one copy from a zero buffer per run of masked blocks,
+   runs merged across rows). An all-zero block decodes to sample value 128 in
    every component, so the mask is a solid mid-grey whatever the quantisation
    tables, and every other block is copied untouched (lossless outside the
    mask). Metadata (EXIF and its thumbnail, comments) is dropped.
@@ -27,8 +29,9 @@ block grid (8x8 pixels for luma, 16x16 for 4:2:0 chroma, ...).
 
 Anything unexpected raises :class:`MaskError`; no code path returns bytes
 that were not masked (or, with no enabled zone, the validated input). The
-filter also checks the plane geometry libjpeg reports against the header and
-counts the rows it zeroed; any mismatch fails the frame.
+filter also checks the plane geometry libjpeg reports against the header,
+that rows arrive in order and lie contiguously in memory before it writes,
+and counts the blocks it zeroed; any mismatch fails the frame.
 
 Threads: each thread gets its own TurboJPEG instance. The transform runs
 with the GIL held (about 1 ms for 800x600, 4 ms for 1600x1200), because the
@@ -55,7 +58,7 @@ from PIL import Image
 from .zones import Zone, validate_zones
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -534,7 +537,6 @@ class _TurboJPEG:
             ctypes.c_int,
         )
         self.compress.restype = ctypes.c_int
-        self.memset = _gil_holding_memset()
         self._local = threading.local()
 
     def handle(self, kind: str) -> int:
@@ -577,22 +579,6 @@ class _TurboJPEG:
         finally:
             if buffer.value:
                 self.free(buffer)
-
-
-def _gil_holding_memset() -> Callable[[int, int, int], object]:
-    """Return libc's memset called with the GIL held (``ctypes.memset`` is not).
-
-    The custom filter runs with the GIL held; a call that drops it would have
-    to win it back, up to 5 ms whenever another thread runs Python.
-    """
-    try:
-        memset = ctypes.PyDLL(None).memset  # the process's own symbols: libc
-    except (OSError, TypeError, AttributeError):  # e.g. Windows
-        return ctypes.memset
-    # void *memset(void *s, int c, size_t n);
-    memset.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
-    memset.restype = ctypes.c_void_p
-    return memset
 
 
 class _Handle:
@@ -653,28 +639,77 @@ def load_codec() -> None:
 # The masker
 # --------------------------------------------------------------------------
 
-# Per component and block row: (byte offset, byte count) runs to zero.
-type _Runs = tuple[tuple[int, int], ...]
+# Zero bytes copied over masked coefficients; runs are cut to this length.
+_ZEROS: Final = memoryview(bytes(512 * _BLOCK_BYTES))  # 64 KiB
+
+# (bytes to zero, as many zero bytes) runs over one component's coefficients.
+type _Runs = tuple[tuple[slice, memoryview], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _ComponentPlan:
+    """What to zero in the coefficient array of one component."""
+
+    blocks_w: int  # blocks per row, without libjpeg's padding blocks
+    blocks_h: int  # block rows, without libjpeg's padding rows
+    stride: int  # bytes from one row to the next (padding blocks included)
+    array: type[ctypes.Array[ctypes.c_ubyte]]  # the rows, as bytes
+    runs: _Runs  # masked blocks, in memory order (merged across full rows)
+    blocks: int  # masked blocks
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What to zero in the coefficients of one frame geometry."""
 
-    planes: tuple[tuple[int, int], ...]  # (blocks wide, blocks high) per component
-    rows: tuple[tuple[_Runs, ...], ...]  # runs per block row (+ padding rows)
-    masked_rows: int  # rows (over all components) that have runs
+    components: tuple[_ComponentPlan, ...]
+    heights: tuple[int, ...]  # blocks_h per component (read per block row)
+    masked_blocks: int  # over all components
     pixels: npt.NDArray[np.bool_]  # pixels painted by the fallback path
 
 
-def _runs(row: npt.NDArray[np.bool_]) -> _Runs:
-    """Byte runs covering the True blocks of one block row."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], row.view(np.int8), [0]))))
-    starts, ends = edges[0::2], edges[1::2]
-    return tuple(
-        (int(s) * _BLOCK_BYTES, int(e - s) * _BLOCK_BYTES)
-        for s, e in zip(starts, ends, strict=True)
+def _runs(blocks: npt.NDArray[np.bool_]) -> _Runs:
+    """Byte runs covering the True blocks of a row-major block array."""
+    flat = blocks.ravel().view(np.int8)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flat, [0]))))
+    chunk = len(_ZEROS)
+    runs: list[tuple[slice, memoryview]] = []
+    bounds: list[int] = [int(edge) * _BLOCK_BYTES for edge in edges]
+    for start, end in zip(bounds[0::2], bounds[1::2], strict=True):
+        for at in range(start, end, chunk):
+            stop = min(at + chunk, end)
+            runs.append((slice(at, stop), _ZEROS[: stop - at]))
+    return tuple(runs)
+
+
+def _geometry_ok(plan: _ComponentPlan, array: _TJRegion, plane: _TJRegion) -> bool:
+    """Whether libjpeg's view of a component is the one planned for."""
+    return (
+        plane.w == plan.blocks_w * _DCTSIZE
+        and plane.h == plan.blocks_h * _DCTSIZE
+        and array.x == 0
+        and array.w == plane.w
+        and array.h == _DCTSIZE
     )
+
+
+def _zero_blocks(plan: _ComponentPlan, rows: list[int]) -> int:
+    """Zero a component's masked blocks once libjpeg has shown all its rows.
+
+    ``rows`` holds the address of every block row, in order. libjpeg-turbo
+    keeps each component's coefficients in memory, in one piece, until it
+    encodes them after the last filter call, so one write per run of masked
+    blocks, merged across rows, does; the row addresses prove that layout
+    before anything is written (else this raises). Only masked blocks are
+    written, never padding. Returns the blocks zeroed.
+    """
+    base, stride = rows[0], plan.stride
+    if rows != list(range(base, base + plan.blocks_h * stride, stride)):
+        raise MaskError(REASON_MASK, "coefficient rows are not contiguous")
+    with memoryview(plan.array.from_address(base)) as raw, raw.cast("B") as array:
+        for where, zeros in plan.runs:
+            array[where] = zeros
+    return plan.blocks
 
 
 class FrameMasker:
@@ -727,66 +762,81 @@ class FrameMasker:
         if not self._enabled:
             return jpeg
         block_sizes = component_block_sizes(info)
-        plan = self._plan(info.width, info.height, block_sizes)
+        h_samps = tuple(c.h_samp for c in info.components)
+        plan = self._plan(info.width, info.height, block_sizes, h_samps)
         if _fast_path_ok(info):
             return self._mask_coefficients(jpeg, plan)
         return self._mask_pixels(jpeg, info, plan)
 
     def _make_plan(
-        self, width: int, height: int, block_sizes: tuple[tuple[int, int], ...]
+        self,
+        width: int,
+        height: int,
+        block_sizes: tuple[tuple[int, int], ...],
+        h_samps: tuple[int, ...],
     ) -> _Plan:
-        """Compute the block masks of one frame geometry."""
-        planes: list[tuple[int, int]] = []
-        rows: list[tuple[_Runs, ...]] = []
-        masked_rows = 0
-        for block_w, block_h in block_sizes:
+        """Compute the block masks of one frame geometry.
+
+        ``h_samps`` are the components' horizontal sampling factors: libjpeg
+        pads each row of a component's coefficient array to a multiple of
+        it (whole MCUs), and the last iMCU row by up to v_samp - 1 <= 3
+        block rows. The filter is called on padding rows too; padding is
+        never written out, so nothing is zeroed there.
+        """
+        components: list[_ComponentPlan] = []
+        for (block_w, block_h), h_samp in zip(block_sizes, h_samps, strict=True):
             grid = block_mask(self._enabled, width, height, block_w, block_h)
-            comp_rows = tuple(_runs(row) for row in grid)
-            masked_rows += sum(1 for runs in comp_rows if runs)
-            # libjpeg pads the last iMCU row (by up to v_samp - 1 <= 3 block
-            # rows) and calls the filter on the padding too; it is never
-            # written out, so nothing to zero there.
-            comp_rows += ((),) * 3
-            planes.append((grid.shape[1], grid.shape[0]))
-            rows.append(comp_rows)
-        pixels = pixel_mask(self._enabled, width, height)
-        return _Plan(tuple(planes), tuple(rows), masked_rows, pixels)
+            blocks_h, blocks_w = grid.shape
+            padded = np.zeros((blocks_h, -(-blocks_w // h_samp) * h_samp), np.bool_)
+            padded[:, :blocks_w] = grid
+            components.append(
+                _ComponentPlan(
+                    blocks_w,
+                    blocks_h,
+                    padded.shape[1] * _BLOCK_BYTES,
+                    ctypes.c_ubyte * (padded.size * _BLOCK_BYTES),
+                    _runs(padded),
+                    int(grid.sum()),
+                )
+            )
+        return _Plan(
+            tuple(components),
+            tuple(c.blocks_h for c in components),
+            sum(c.blocks for c in components),
+            pixel_mask(self._enabled, width, height),
+        )
 
     @staticmethod
     def _mask_coefficients(jpeg: bytes, plan: _Plan) -> bytes:
         """Zero the masked blocks in a lossless transform (the fast path)."""
-        tj = _turbojpeg()
-        masked = [0]  # block rows zeroed, over all components
-        planes, rows = plan.planes, plan.rows
-        memset = tj.memset
+        components, heights = plan.components, plan.heights
+        rows: tuple[list[int], ...] = tuple([] for _ in components)
+        masked = [0]  # blocks zeroed, over all components
 
         def custom_filter(
-            coeffs: int | None,
+            coeffs: int,
             array_region: _TJRegion,
             plane_region: _TJRegion,
             component: int,
             _transform_index: int,
             _transform: int | None,
         ) -> int:
-            # Called per block row: keep it lean, it is the only Python in
-            # the loop. Anything unexpected returns -1, which aborts.
+            # Called per block row of each component: keep it lean, it is
+            # the only Python in the loop. It only records where each row
+            # is; the last row of a component zeroes that component. Anything
+            # unexpected returns -1, which aborts the transform.
             try:
+                seen = rows[component]
                 y = array_region.y
-                if y == 0:  # first row of a component: check the geometry once
-                    blocks_w, blocks_h = planes[component]
-                    if (
-                        plane_region.w != blocks_w * _DCTSIZE
-                        or plane_region.h != blocks_h * _DCTSIZE
-                        or array_region.x != 0
-                        or array_region.w != plane_region.w
-                        or array_region.h != _DCTSIZE
-                    ):
-                        return -1  # not the geometry we planned for
-                runs = rows[component][y >> 3]  # (padding rows have no runs)
-                if runs:
-                    for offset, count in runs:
-                        memset(coeffs + offset, 0, count)  # type: ignore[operator]
-                    masked[0] += 1
+                if y != len(seen) << 3:
+                    return -1  # rows come in order, each once
+                seen.append(coeffs)
+                if y == 0 and not _geometry_ok(
+                    components[component], array_region, plane_region
+                ):
+                    return -1  # not the geometry we planned for
+                if len(seen) == heights[component]:  # (padding rows follow)
+                    masked[0] += _zero_blocks(components[component], seen)
             except Exception:  # noqa: BLE001 - must not unwind through C
                 return -1
             return 0
@@ -796,10 +846,10 @@ class FrameMasker:
         transform.op = _TJXOP_NONE
         transform.options = _TJXOPT_COPYNONE
         transform.customFilter = callback
-        output = _run_transform(tj, jpeg, transform)
-        if masked[0] != plan.masked_rows:
+        output = _run_transform(_turbojpeg(), jpeg, transform)
+        if masked[0] != plan.masked_blocks:
             raise MaskError(
-                REASON_MASK, f"masked {masked[0]} of {plan.masked_rows} block rows"
+                REASON_MASK, f"masked {masked[0]} of {plan.masked_blocks} blocks"
             )
         return output
 

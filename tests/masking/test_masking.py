@@ -7,6 +7,7 @@ import ctypes
 import dataclasses
 import gc
 import io
+import itertools
 import threading
 import time
 from typing import Any
@@ -308,7 +309,7 @@ def test_fallback_size_mismatch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(masking, "_fast_path_ok", lambda _info: False)
     source = encode(photo(320, 240), "4:2:0")
     masker = FrameMasker([STREET])
-    plan = masker._plan(320, 240, ((8, 8), (16, 16), (16, 16)))
+    plan = masker._plan(320, 240, ((8, 8), (16, 16), (16, 16)), (2, 1, 1))
     wrong = dataclasses.replace(read_frame_info(source), width=321)
     with pytest.raises(MaskError, match="size differs"):
         masker._mask_pixels(source, wrong, plan)
@@ -515,28 +516,118 @@ def test_every_truncation_fails_closed() -> None:
 def test_filter_refuses_unexpected_geometry() -> None:
     source = encode(photo(320, 240), "4:2:0")
     masker = FrameMasker([STREET])
-    plan = masker._plan(320, 240, ((8, 8), (16, 16), (16, 16)))
-    wrong = dataclasses.replace(plan, planes=((41, 30), *plan.planes[1:]))
+    plan = masker._plan(320, 240, ((8, 8), (16, 16), (16, 16)), (2, 1, 1))
+    luma = dataclasses.replace(plan.components[0], blocks_w=41)
+    wrong = dataclasses.replace(plan, components=(luma, *plan.components[1:]))
     with pytest.raises(MaskError) as info:
         masker._mask_coefficients(source, wrong)
     assert info.value.reason == "decode"
     assert "custom filter" in str(info.value)
 
 
+def ones(size: int) -> Any:
+    """A ctypes buffer of ``size`` bytes set to 1 (``.raw`` has no NUL)."""
+    buffer = (ctypes.c_char * size)()
+    ctypes.memset(buffer, 1, size)
+    return buffer
+
+
+def test_filter_refuses_rows_out_of_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Drive the filter as libjpeg would, but skip a row: it must refuse it
+    # and every row after it, and write nothing.
+    masker = FrameMasker([STREET])
+    plan = masker._plan(320, 240, ((8, 8),), (1,))
+    luma = plan.components[0]
+    buffer = ones(luma.blocks_h * luma.stride)
+    base = ctypes.addressof(buffer)
+    plane = masking._TJRegion(0, 0, luma.blocks_w * 8, luma.blocks_h * 8)
+    results: list[int] = []
+
+    def fake_transform(_tj: Any, _jpeg: bytes, transform: Any) -> bytes:
+        for row in (0, 1, 3, 4, *range(5, luma.blocks_h)):
+            region = masking._TJRegion(0, row * 8, plane.w, 8)
+            address = base + row * luma.stride
+            results.append(transform.customFilter(address, region, plane, 0, 0, None))
+        return b"output"
+
+    monkeypatch.setattr(masking, "_run_transform", fake_transform)
+    with pytest.raises(MaskError) as info:
+        masker._mask_coefficients(b"", plan)
+    assert info.value.reason == "mask"
+    assert results[:2] == [0, 0]
+    assert set(results[2:]) == {-1}
+    assert set(buffer.raw) == {1}
+    # The same rows in order are zeroed at the last one.
+    monkeypatch.setattr(
+        masking,
+        "_run_transform",
+        lambda _tj, _jpeg, transform: [
+            transform.customFilter(
+                base + row * luma.stride,
+                masking._TJRegion(0, row * 8, plane.w, 8),
+                plane,
+                0,
+                0,
+                None,
+            )
+            for row in range(luma.blocks_h)
+        ]
+        and b"output",
+    )
+    assert masker._mask_coefficients(b"", plan) == b"output"
+    assert set(buffer.raw) == {0, 1}
+
+
 def test_filter_errors_abort_the_transform() -> None:
     source = encode(photo(320, 240), "4:2:0")
     masker = FrameMasker([STREET])
-    plan = masker._plan(320, 240, ((8, 8), (16, 16), (16, 16)))
-    broken = dataclasses.replace(plan, rows=(plan.rows[0][:3], *plan.rows[1:]))
+    plan = masker._plan(320, 240, ((8, 8), (16, 16), (16, 16)), (2, 1, 1))
+    broken = dataclasses.replace(plan, components=plan.components[:1])
     with pytest.raises(MaskError, match="custom filter"):
         masker._mask_coefficients(source, broken)
 
 
-def test_unapplied_rows_are_detected() -> None:
+def test_filter_refuses_rows_that_are_not_contiguous() -> None:
+    # libjpeg-turbo keeps each component in one piece; if it ever did not,
+    # nothing must be written past a row.
+    luma = FrameMasker([STREET])._plan(320, 240, ((8, 8),), (1,)).components[0]
+    assert luma.runs
+    stride = luma.stride
+    assert stride == luma.blocks_w * 128
+    buffer = ones(luma.blocks_h * stride)
+    base = ctypes.addressof(buffer)
+    rows = [base + row * stride for row in range(luma.blocks_h)]
+    rows[-1] += 128
+    with pytest.raises(MaskError, match="not contiguous"):
+        masking._zero_blocks(luma, rows)
+    assert set(buffer.raw) == {1}  # untouched
+    rows[-1] -= 128
+    assert masking._zero_blocks(luma, rows) == luma.blocks
+    zeroed = np.frombuffer(buffer.raw, np.uint8).reshape(luma.blocks_h, -1, 128)
+    expected = masking.block_mask([STREET], 320, 240)
+    assert ((zeroed == 0).all(axis=2) == expected).all()
+    assert ((zeroed == 1).all(axis=2) == ~expected).all()
+
+
+def test_long_runs_are_split() -> None:
+    full = Zone(name="all", points=((0, 0), (1, 0), (1, 1), (0, 1)))
+    grid = masking.block_mask([full], 2000, 1000)
+    runs = masking._runs(grid)
+    chunk = len(masking._ZEROS)
+    assert all(len(zeros) == where.stop - where.start <= chunk for where, zeros in runs)
+    assert runs[0][0].start == 0
+    assert runs[-1][0].stop == grid.size * 128
+    assert all(a[0].stop == b[0].start for a, b in itertools.pairwise(runs))
+    source = encode(photo(2000, 1000), "4:2:0")
+    rgb = decode_rgb(FrameMasker([full]).mask(source))
+    assert (rgb == FILL_VALUE).all()
+
+
+def test_unapplied_blocks_are_detected() -> None:
     source = encode(photo(320, 240), "4:2:0")
     masker = FrameMasker([STREET])
-    plan = masker._plan(320, 240, ((8, 8), (16, 16), (16, 16)))
-    greedy = dataclasses.replace(plan, masked_rows=plan.masked_rows + 1)
+    plan = masker._plan(320, 240, ((8, 8), (16, 16), (16, 16)), (2, 1, 1))
+    greedy = dataclasses.replace(plan, masked_blocks=plan.masked_blocks + 1)
     with pytest.raises(MaskError) as info:
         masker._mask_coefficients(source, greedy)
     assert info.value.reason == "mask"
@@ -584,14 +675,6 @@ def test_codec_loads_once_under_contention(monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setattr(masking, "_TJ", loaded)
     waiter.join()
     assert results == [loaded]
-
-
-def test_memset_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_process_symbols(_name: object) -> Any:
-        raise OSError("no dlopen(NULL) here")
-
-    monkeypatch.setattr(ctypes, "PyDLL", no_process_symbols)
-    assert masking._gil_holding_memset() is ctypes.memset
 
 
 def test_codec_instance_failure() -> None:

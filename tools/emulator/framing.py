@@ -122,6 +122,8 @@ class PlaintextFramer:
         return bytes(out)
 
 
+BAD_INDICATOR = b"Bad indicator byte"
+
 _HELLO = 0
 _HANDSHAKE = 1
 _READY = 2
@@ -160,6 +162,11 @@ class NoiseFramer:
         out = bytearray()
         while len(self._buffer) >= 3:
             if self._buffer[0] != 0x01:
+                if self._state == _HELLO:
+                    # A plaintext client: refuse the way ESPHome does, with a Noise
+                    # frame, so that the client knows encryption is required.
+                    self._state = _FAILED
+                    return [], self._frame(b"\x01" + BAD_INDICATOR), True
                 raise FrameError(
                     f"unexpected preamble 0x{self._buffer[0]:02x} (plaintext client?)"
                 )

@@ -1,0 +1,1 @@
+"""Browser tests: the demo in Debian's headless Chromium."""

@@ -1,0 +1,181 @@
+// Drive the running Peephole demo in Debian's headless Chromium (playwright-core).
+// Usage: node demo.mjs DEMO_JSON SCREENSHOT_DIR
+// DEMO_JSON is the demo's state file ({url, username, password, control}).
+// Exits non-zero (with a message) on the first failed check.
+import { readFileSync, mkdirSync } from "node:fs";
+import { createConnection } from "node:net";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [demoJson, shots] = process.argv.slice(2);
+const demo = JSON.parse(readFileSync(demoJson, "utf8"));
+mkdirSync(shots, { recursive: true });
+
+function check(condition, message) {
+  if (!condition) {
+    throw new Error(`check failed: ${message}`);
+  }
+  console.log(`ok - ${message}`);
+}
+
+function emulator(command) {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(demo.control, () => socket.write(`${command}\n`));
+    let reply = "";
+    socket.on("data", (chunk) => {
+      reply += chunk;
+      if (reply.includes("\n")) {
+        socket.end();
+        resolve(reply.trim());
+      }
+    });
+    socket.on("error", reject);
+  });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30000);
+
+  // Log in with the demo user.
+  await page.goto(demo.url);
+  await page.locator('input[name="username"]').fill(demo.username);
+  await page.locator('input[name="password"]').fill(demo.password);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/lovelace/);
+  check(true, "logged in as the demo user");
+
+  // The dashboard shows the masked camera (the source camera is hidden).
+  const cameraImage = page.locator('hui-picture-entity-card img, hui-image img').first();
+  await cameraImage.waitFor({ state: "visible" });
+  await page.waitForFunction(
+    () => {
+      const find = (root) => {
+        for (const el of root.querySelectorAll("*")) {
+          if (el.tagName === "IMG" && el.src.includes("camera_proxy") && el.naturalWidth > 0) {
+            return el;
+          }
+          if (el.shadowRoot) {
+            const found = find(el.shadowRoot);
+            if (found) return found;
+          }
+        }
+        return null;
+      };
+      window.__peepholeImg = find(document);
+      return window.__peepholeImg !== null;
+    },
+    null,
+    { timeout: 30000 },
+  );
+  const src = await page.evaluate(() => window.__peepholeImg.src);
+  check(src.includes("camera.front_door"), `the dashboard shows the masked camera (${new URL(src).pathname})`);
+  check(!src.includes("peephole_doorbell_camera"), "the unmasked source camera is not on the dashboard");
+  const [r, g, b] = await page.evaluate(() => {
+    const img = window.__peepholeImg;
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const context = canvas.getContext("2d");
+    context.drawImage(img, 0, 0);
+    return Array.from(context.getImageData(
+      Math.floor(img.naturalWidth * 0.5), Math.floor(img.naturalHeight * 0.2), 1, 1,
+    ).data);
+  });
+  check(
+    Math.abs(r - 128) < 4 && Math.abs(g - 128) < 4 && Math.abs(b - 128) < 4,
+    `the street is masked on the dashboard (pixel ${r},${g},${b})`,
+  );
+  await page.screenshot({ path: join(shots, "dashboard.png") });
+
+  // Ring the doorbell from the emulated device; Peephole's doorbell entity fires
+  // `ring` once, and its more-info dialog shows it.
+  const doorbell = "event.front_door_doorbell";
+  const stateOf = (id) =>
+    page.evaluate((entityId) => {
+      const state = document.querySelector("home-assistant").hass.states[entityId];
+      return state ? { state: state.state, type: state.attributes.event_type } : null;
+    }, id);
+  const before = await stateOf(doorbell);
+  check(before !== null, `${doorbell} exists`);
+  const reply = await emulator("press");
+  check(reply.startsWith("ok"), `the emulated doorbell was pressed (${reply})`);
+  await page.waitForFunction(
+    ([entityId, previous]) => {
+      const state = document.querySelector("home-assistant").hass.states[entityId];
+      return state && state.state !== previous && state.attributes.event_type === "ring";
+    },
+    [doorbell, before.state],
+  );
+  check(true, `${doorbell} fired ring`);
+  await page.evaluate((entityId) => {
+    document.querySelector("home-assistant").dispatchEvent(
+      new CustomEvent("hass-more-info", { detail: { entityId }, bubbles: true, composed: true }),
+    );
+  }, doorbell);
+  await page.locator("ha-more-info-dialog").waitFor({ state: "attached" });
+  await page.waitForTimeout(1000);
+  await page.screenshot({ path: join(shots, "doorbell.png") });
+
+  // Privacy mode: the live view turns into the placeholder.
+  await page.keyboard.press("Escape");
+  await page.waitForTimeout(1000);
+  await page.evaluate(() =>
+    document.querySelector("home-assistant").hass.callService("switch", "turn_on", {
+      entity_id: "switch.front_door_privacy_mode",
+    }),
+  );
+  await page.waitForFunction(() => {
+    const state = document.querySelector("home-assistant").hass.states["camera.front_door"];
+    return state && state.attributes.privacy_mode === true;
+  });
+  check(true, "privacy mode is on");
+  // The card refreshes its still every 10 s; then it shows the dark placeholder
+  // where the camera picture had the grey street mask (read back from the pixels).
+  await page.waitForFunction(
+    () => {
+      const find = (root) => {
+        for (const el of root.querySelectorAll("*")) {
+          if (el.tagName === "IMG" && el.src.includes("camera_proxy/camera.front_door")) {
+            return el;
+          }
+          if (el.shadowRoot) {
+            const found = find(el.shadowRoot);
+            if (found) return found;
+          }
+        }
+        return null;
+      };
+      const img = find(document);
+      if (img === null || !img.complete || img.naturalWidth === 0) return false;
+      const canvas = document.createElement("canvas");
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const context = canvas.getContext("2d");
+      context.drawImage(img, 0, 0);
+      const [r, g, b] = context.getImageData(
+        Math.floor(img.naturalWidth * 0.1), Math.floor(img.naturalHeight * 0.1), 1, 1,
+      ).data;
+      return r < 60 && g < 60 && b < 60;
+    },
+    null,
+    { timeout: 40000 },
+  );
+  check(true, "the dashboard shows the privacy placeholder");
+  await page.screenshot({ path: join(shots, "privacy-mode.png") });
+  await page.evaluate(() =>
+    document.querySelector("home-assistant").hass.callService("switch", "turn_off", {
+      entity_id: "switch.front_door_privacy_mode",
+    }),
+  );
+} finally {
+  await browser.close();
+}
