@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
 import io
+from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.components.camera import Camera
 from homeassistant.const import Platform
@@ -24,8 +26,10 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.peephole.const import (
     CONF_CAMERA_ENTITY,
     CONF_MOTION_ENTITY,
+    CONF_RECORD,
     CONF_RING_ENTITY,
     DOMAIN,
+    RECORDING_DEFAULTS,
 )
 
 CAMERA = "camera.porch"
@@ -37,6 +41,24 @@ MOTION = "binary_sensor.porch_motion"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/ in every test."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_recording_by_default() -> Generator[None]:
+    """Entries record only when their options say so (tests/recording set them).
+
+    Session-wide, so that a reload during a test's teardown does not start recording.
+    """
+    with patch.dict(RECORDING_DEFAULTS, {CONF_RECORD: False}):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def clips_dir(tmp_path: Path) -> Generator[Path]:
+    """Keep clips in the test's own folder."""
+    root = tmp_path / "peephole-clips"
+    with patch("custom_components.peephole.clips.clips_root", return_value=root):
+        yield root
 
 
 def make_jpeg(
@@ -144,7 +166,5 @@ async def init_integration(
 @pytest.fixture
 def mock_setup_entry() -> Generator[None]:
     """Keep config flow tests from setting up the entry."""
-    from unittest.mock import patch
-
     with patch("custom_components.peephole.async_setup_entry", return_value=True):
         yield

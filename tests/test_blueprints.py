@@ -3,6 +3,10 @@
 Every test sets up the real Peephole integration (``init_integration``), so the rings
 come from the real ``event.front_door_doorbell`` after a press on its source entity,
 and the blueprints are loaded from a temporary config dir by HA's blueprint loader.
+
+Recording is off in ordinary tests (tests/conftest.py); the ``recording`` fixture turns
+it on through the entry's options, so ``peephole.record_clip``/``keep_clip`` run for
+real (real ffmpeg, real time: those tests do not freeze the clock).
 """
 
 from __future__ import annotations
@@ -28,9 +32,22 @@ from homeassistant.util.yaml import load_yaml
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
     async_mock_service,
 )
+
+from custom_components.peephole.const import (
+    CONF_FEED_FPS,
+    CONF_MAX_CLIP_LENGTH,
+    CONF_MIN_FREE_MB,
+    CONF_POST_ROLL,
+    CONF_PRE_ROLL,
+    CONF_RECORD,
+    EVENT_CLIP_SAVED,
+    EVENT_CLIP_STARTED,
+)
+from custom_components.peephole.services import KEEP_CLIP_SCHEMA, RECORD_CLIP_SCHEMA
 
 from .conftest import MOTION, RING_EVENT
 
@@ -112,9 +129,12 @@ def _at(hour: int, minute: int = 0) -> datetime:
     return dt_util.as_utc(local)
 
 
-async def _press(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+async def _press(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory | None = None
+) -> None:
     """Press the doorbell: the source event entity fires; Peephole rings."""
-    freezer.tick(timedelta(seconds=1))
+    if freezer is not None:
+        freezer.tick(timedelta(seconds=1))
     before = hass.states.get(DOORBELL).state
     hass.states.async_set(
         RING_EVENT,
@@ -140,6 +160,37 @@ def _mock(hass: HomeAssistant, *services: str) -> dict[str, list[ServiceCall]]:
         service: async_mock_service(hass, *service.split(".", 1))
         for service in services
     }
+
+
+async def _until(predicate: Callable[[], object], seconds: float = 20) -> None:
+    """Wait in real time (recording tests run unfrozen) until ``predicate()``."""
+    async with asyncio.timeout(seconds):
+        while not predicate():  # noqa: ASYNC110 - polls state, not an event
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def recording(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> MockConfigEntry:
+    """Turn recording on for the entry, as its options flow does (the entry reloads)."""
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={
+            **init_integration.options,
+            CONF_RECORD: True,
+            CONF_PRE_ROLL: 1.0,
+            CONF_POST_ROLL: 1.0,
+            CONF_MAX_CLIP_LENGTH: 5.0,
+            CONF_FEED_FPS: 5,
+            CONF_MIN_FREE_MB: 0,
+        },
+    )
+    await hass.async_block_till_done()
+    recorder = init_integration.runtime_data.recorder
+    assert recorder is not None
+    await _until(lambda: len(recorder.buffer) >= 2)  # some pre-roll
+    return init_integration
 
 
 def _entity_ids(call: ServiceCall) -> list[str]:
@@ -490,6 +541,14 @@ async def _tap(hass: HomeAssistant, action: str) -> None:
     await _settle(hass)
 
 
+async def _ring_without_clip(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Ring with recording off: the notification waits 1 s for a clip, in vain."""
+    await _press(hass, freezer)
+    await _wait(hass, freezer, seconds=1)
+
+
 async def test_notify_every_phone_without_any_image(
     hass: HomeAssistant,
     blueprint_config: Path,
@@ -502,6 +561,10 @@ async def test_notify_every_phone_without_any_image(
         hass, "notify_ring.yaml", _notify_inputs(phones, snapshot=True)
     )
     await _press(hass, freezer)
+    # Keep clip is on by default: the notification waits for this ring's clip, which
+    # never starts here (recording is off), for 1 s at most.
+    assert notify_calls["notify.mobile_app_pixel_8"] == []
+    await _wait(hass, freezer, seconds=1)
     for service in PHONES.values():
         (call,) = notify_calls[f"notify.{service}"]
         assert call.data["title"] == "Front door"
@@ -515,6 +578,7 @@ async def test_notify_every_phone_without_any_image(
             "title": "Live view",
             "uri": f"entityId:{PEEPHOLE_CAMERA}",
         }
+        # No clip, no Keep clip button.
         assert [b["title"] for b in buttons] == ["Live view", "Privacy mode"]
         assert buttons[1]["action"].startswith("PEEPHOLE_PRIVACY_")
         # The rule: no image of any kind, even with "snapshot" asked for (not built yet).
@@ -539,7 +603,7 @@ async def test_notify_privacy_button_turns_privacy_mode_on(
         "notify_ring.yaml",
         _notify_inputs(phones, live_view_uri="/dashboard-door/0"),
     )
-    await _press(hass, freezer)
+    await _ring_without_clip(hass, freezer)
     call = notify_calls["notify.mobile_app_pixel_8"][0]
     assert call.data["data"]["actions"][0]["uri"] == "/dashboard-door/0"
     privacy = _action_ids(call)["Privacy mode"]
@@ -549,6 +613,24 @@ async def test_notify_privacy_button_turns_privacy_mode_on(
     await _wait(hass, freezer, minutes=5)
     await _tap(hass, privacy)
     assert hass.states.get(PRIVACY).state == STATE_ON
+
+
+async def test_notify_in_privacy_mode_does_not_wait_for_a_clip(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    phones: dict[str, str],
+    notify_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Privacy mode records nothing: the notification goes at once, without Keep clip."""
+    freezer.move_to(_at(12))
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": PRIVACY}, blocking=True
+    )
+    await _setup_automations(hass, "notify_ring.yaml", _notify_inputs(phones))
+    await _press(hass, freezer)
+    (call,) = notify_calls["notify.mobile_app_pixel_8"]
+    assert list(_action_ids(call)) == ["Live view", "Privacy mode"]
 
 
 async def test_notify_buttons_expire(
@@ -562,7 +644,7 @@ async def test_notify_buttons_expire(
     await _setup_automations(
         hass, "notify_ring.yaml", _notify_inputs(phones, action_timeout=3)
     )
-    await _press(hass, freezer)
+    await _ring_without_clip(hass, freezer)
     privacy = _action_ids(notify_calls["notify.mobile_app_pixel_8"][0])["Privacy mode"]
     await _wait(hass, freezer, minutes=3, seconds=1)
     await _tap(hass, privacy)
@@ -579,8 +661,8 @@ async def test_notify_new_ring_replaces_the_last(
     """Same tag on the phone; only the newest notification's buttons act."""
     freezer.move_to(_at(12))
     await _setup_automations(hass, "notify_ring.yaml", _notify_inputs(phones))
-    await _press(hass, freezer)
-    await _press(hass, freezer)
+    await _ring_without_clip(hass, freezer)
+    await _ring_without_clip(hass, freezer)
     calls = notify_calls["notify.mobile_app_pixel_8"]
     assert len(calls) == 2
     assert calls[0].data["data"]["tag"] == calls[1].data["data"]["tag"]
@@ -592,29 +674,103 @@ async def test_notify_new_ring_replaces_the_last(
     assert hass.states.get(PRIVACY).state == STATE_ON
 
 
+def _clip_event(entry_id: str, clip_id: str, trigger: str = "ring") -> dict[str, Any]:
+    """The data of Peephole's peephole_clip_started/_saved events (recording.py)."""
+    return {
+        "clip_id": clip_id,
+        "entry_id": entry_id,
+        "camera_entity_id": PEEPHOLE_CAMERA,
+        "start": dt_util.utcnow().isoformat(),
+        "trigger": trigger,
+    }
+
+
+@pytest.mark.parametrize("saved_before_tap", [False, True])
 async def test_notify_keep_clip_button(
     hass: HomeAssistant,
     blueprint_config: Path,
+    init_integration: MockConfigEntry,
     phones: dict[str, str],
     notify_calls: dict[str, list[ServiceCall]],
     freezer: FrozenDateTimeFactory,
+    saved_before_tap: bool,
 ) -> None:
-    # peephole.keep_clip is not built yet: a stand-in captures the call. Tests only.
+    """The button keeps the clip this ring started, once it is saved.
+
+    Peephole's clip events are fired by the test here, under the frozen clock, so
+    ``peephole.keep_clip`` is captured: the real one only knows clips it recorded
+    (test_notify_keep_clip_end_to_end runs it on a real clip).
+    """
     keeps = async_mock_service(hass, "peephole", "keep_clip")
+    entry_id = init_integration.entry_id
+    clip_id = "20250602T100001-0a1b2c3d"
     freezer.move_to(_at(12))
     await _setup_automations(
-        hass,
-        "notify_ring.yaml",
-        _notify_inputs(phones, keep_clip=True, privacy_switch=""),
+        hass, "notify_ring.yaml", _notify_inputs(phones, privacy_switch="")
     )
     await _press(hass, freezer)
-    ring_time = hass.states.get(DOORBELL).state
+    # Not this ring's clip: another Peephole's, and one that motion started.
+    hass.bus.async_fire(EVENT_CLIP_STARTED, _clip_event("other", "x-1"))
+    hass.bus.async_fire(EVENT_CLIP_STARTED, _clip_event(entry_id, "x-2", "motion"))
+    await _settle(hass)
+    assert notify_calls["notify.mobile_app_pixel_8"] == []
+    # The ring's clip starts: the notification goes at once, before the 1 s is over.
+    hass.bus.async_fire(EVENT_CLIP_STARTED, _clip_event(entry_id, clip_id))
+    await _settle(hass)
     actions = _action_ids(notify_calls["notify.mobile_app_pixel_8"][0])
     assert list(actions) == ["Live view", "Keep clip"]
+    assert actions["Keep clip"].startswith("PEEPHOLE_KEEP_")
+    saved = _clip_event(entry_id, clip_id) | {"duration": 7.0, "incomplete": False}
+    hass.bus.async_fire(EVENT_CLIP_SAVED, saved | {"clip_id": "x-2"})
+    hass.bus.async_fire(EVENT_CLIP_SAVED, saved | {"entry_id": "other"})
+    if saved_before_tap:
+        hass.bus.async_fire(EVENT_CLIP_SAVED, saved)
+    await _wait(hass, freezer, seconds=5)
     await _tap(hass, actions["Keep clip"])
+    if not saved_before_tap:
+        # keep_clip only knows saved clips: the tap waits for the end of the clip.
+        assert keeps == []
+        await _wait(hass, freezer, seconds=5)
+        hass.bus.async_fire(EVENT_CLIP_SAVED, saved)
+        await _settle(hass)
     (keep,) = keeps
-    assert dict(keep.data) == {"entity_id": [PEEPHOLE_CAMERA], "ring_time": ring_time}
+    assert dict(keep.data) == {"config_entry_id": entry_id, "clip_id": clip_id}
+    assert KEEP_CLIP_SCHEMA(dict(keep.data))["keep"] is True  # the real action's schema
+    (automation,) = hass.states.async_all("automation")
+    assert automation.attributes["current"] == 0
+
+
+async def test_notify_keep_clip_end_to_end(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    recording: MockConfigEntry,
+    phones: dict[str, str],
+    notify_calls: dict[str, list[ServiceCall]],
+) -> None:
+    """Real recording: the ring records a clip, the button keeps it with the real action."""
+    recorder = recording.runtime_data.recorder
+    started = async_capture_events(hass, EVENT_CLIP_STARTED)
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await _setup_automations(
+        hass, "notify_ring.yaml", _notify_inputs({"Pixel 8": phones["Pixel 8"]})
+    )
+    await _press(hass)
+    calls = notify_calls["notify.mobile_app_pixel_8"]
+    await _until(lambda: calls, seconds=1)  # never delayed by more than the 1 s
+    (clip_started,) = started
+    assert clip_started.data["trigger"] == "ring"
+    assert clip_started.data["entry_id"] == recording.entry_id
+    clip_id = clip_started.data["clip_id"]
+    actions = _action_ids(calls[0])
+    assert list(actions) == ["Live view", "Privacy mode", "Keep clip"]
+    # Tapped at once, while the clip is still being recorded.
+    assert recorder.recording
+    await _tap(hass, actions["Keep clip"])
+    await _until(lambda: saved)
+    assert saved[0].data["clip_id"] == clip_id
+    await _until(lambda: (clip := recorder.store.get(clip_id)) and clip.keep)
     assert hass.states.get(PRIVACY).state == STATE_OFF
+    await hass.async_block_till_done()
 
 
 async def test_notify_only_when_condition_and_no_wait_without_buttons(
@@ -632,6 +788,7 @@ async def test_notify_only_when_condition_and_no_wait_without_buttons(
         _notify_inputs(
             {"Pixel 8": phones["Pixel 8"]},
             privacy_switch="",
+            keep_clip=False,
             title="Door",
             message="{{ door_name }} at {{ ring_time }}",
             extra_conditions=[
@@ -646,7 +803,7 @@ async def test_notify_only_when_condition_and_no_wait_without_buttons(
     await _press(hass, freezer)
     assert notify_calls["notify.mobile_app_pixel_8"] == []
     hass.states.async_set("input_boolean.notify_me", STATE_ON)
-    await _press(hass, freezer)
+    await _press(hass, freezer)  # Keep clip off: no wait for a clip either
     (call,) = notify_calls["notify.mobile_app_pixel_8"]
     assert call.data["title"] == "Door"
     assert call.data["message"] == "Front door at 12:00"
@@ -698,9 +855,14 @@ SCHEDULE = "schedule.away_hours"
 
 @pytest.fixture
 def record_calls(hass: HomeAssistant) -> list[ServiceCall]:
-    # peephole.record_clip is not built yet: this stand-in captures the calls. It is
-    # acceptable in tests ONLY because the real action does not exist; once it does,
-    # drop this and assert on the clip store instead.
+    """Capture peephole.record_clip in the tests of *when* the blueprint records.
+
+    Those tests count calls under a frozen clock, motion after motion. The real
+    action needs real recording (real time, ffmpeg), and a call while a clip is
+    being recorded only extends it, so real calls could not be counted from the
+    clips. test_record_on_motion_records_a_clip runs the real action; the captured
+    data is checked against the real action's schema here.
+    """
     return async_mock_service(hass, "peephole", "record_clip")
 
 
@@ -713,9 +875,44 @@ async def _motion(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
         assert hass.states.get(PEEPHOLE_MOTION).state == state
 
 
+async def test_record_on_motion_records_a_clip(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    recording: MockConfigEntry,
+) -> None:
+    """The default action is the real peephole.record_clip: Peephole records a clip.
+
+    The motion is a driveway sensor's: Peephole records its own motion sensor by
+    itself (then record_clip only extends that clip).
+    """
+    recorder = recording.runtime_data.recorder
+    started = async_capture_events(hass, EVENT_CLIP_STARTED)
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    driveway = "binary_sensor.driveway_motion"
+    hass.states.async_set(driveway, STATE_OFF, {"device_class": "motion"})
+    await _setup_automations(
+        hass,
+        "record_on_motion.yaml",
+        {"motion": driveway, "camera": PEEPHOLE_CAMERA, "min_interval": 0},
+    )
+    hass.states.async_set(driveway, STATE_ON, {"device_class": "motion"})
+    await _until(lambda: started)
+    (clip_started,) = started
+    assert clip_started.data["trigger"] == "action"
+    assert clip_started.data["entry_id"] == recording.entry_id
+    assert clip_started.data["camera_entity_id"] == PEEPHOLE_CAMERA
+    await _until(lambda: saved)
+    clip = recorder.store.get(clip_started.data["clip_id"])
+    assert clip is not None
+    assert clip.trigger == "action"
+    assert len(started) == 1
+    await hass.async_block_till_done()
+
+
 async def test_record_on_motion_when_nobody_is_home(
     hass: HomeAssistant,
     blueprint_config: Path,
+    init_integration: MockConfigEntry,
     people: Callable[[str, str], Any],
     record_calls: list[ServiceCall],
     freezer: FrozenDateTimeFactory,
@@ -728,7 +925,8 @@ async def test_record_on_motion_when_nobody_is_home(
     )
     await _motion(hass, freezer)
     (call,) = record_calls
-    assert dict(call.data) == {"entity_id": [PEEPHOLE_CAMERA]}
+    assert dict(call.data) == {"config_entry_id": init_integration.entry_id}
+    RECORD_CLIP_SCHEMA(dict(call.data))  # valid for the real action
     await people("alice", "home")
     await _motion(hass, freezer)
     assert len(record_calls) == 1

@@ -26,6 +26,14 @@ from .conftest import CAMERA, MOTION, RING_BINARY, RING_EVENT
 
 pytestmark = pytest.mark.usefixtures("sources")
 
+FAMILY = {
+    "name": "family",
+    "clips": True,
+    "snapshots": True,
+    "max_expiry_hours": 48,
+    "remote": False,
+    "max_views": None,
+}
 STREET = {
     "name": "Street",
     "points": [[0, 0], [1, 0], [1, 0.3], [0, 0.3]],
@@ -242,6 +250,10 @@ async def test_reconfigure_changes_sources_and_unhides_old_camera(
 async def test_reconfigure_same_camera_drops_motion(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
+    # As the config flow made it: the camera's registry id is the unique id.
+    hass.config_entries.async_update_entry(
+        init_integration, unique_id=er.async_get(hass).async_get(CAMERA).id
+    )
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: RING_EVENT}
@@ -296,17 +308,26 @@ async def test_options_menu_offers_zone_editing_only_with_zones(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert result["menu_options"] == ["settings", "add_zone"]
+    assert result["menu_options"] == [
+        "settings",
+        "recording",
+        "add_zone",
+        "add_recipient",
+    ]
     hass.config_entries.async_update_entry(
-        init_integration, options={CONF_ZONES: [STREET]}
+        init_integration, options={CONF_ZONES: [STREET], "recipients": [FAMILY]}
     )
     await hass.async_block_till_done()
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["menu_options"] == [
         "settings",
+        "recording",
         "add_zone",
         "edit_zone",
         "remove_zones",
+        "add_recipient",
+        "edit_recipient",
+        "remove_recipients",
     ]
 
 
@@ -489,3 +510,150 @@ async def test_edit_and_remove_zones(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert init_integration.options[CONF_ZONES] == [hedge]
+
+
+async def test_options_flow_recording(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    from custom_components.peephole.const import (
+        CONF_FEED_FPS,
+        CONF_MAX_CLIP_LENGTH,
+        CONF_MAX_STORAGE_MB,
+        CONF_MIN_FREE_MB,
+        CONF_POST_ROLL,
+        CONF_PRE_ROLL,
+        CONF_RECORD,
+        CONF_RETENTION_DAYS,
+    )
+
+    result = await _options_step(hass, init_integration, "recording")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "recording"
+    values = {
+        CONF_RECORD: True,
+        CONF_PRE_ROLL: 3,
+        CONF_POST_ROLL: 8,
+        CONF_MAX_CLIP_LENGTH: 30,
+        CONF_FEED_FPS: 5,
+        CONF_RETENTION_DAYS: 14,
+        CONF_MAX_STORAGE_MB: 1024,
+        CONF_MIN_FREE_MB: 100,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], values
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options == values
+    await hass.async_block_till_done()
+    assert init_integration.runtime_data.recorder is not None
+    assert hass.states.get("binary_sensor.front_door_recording") is not None
+    await hass.config_entries.async_unload(init_integration.entry_id)
+
+
+RECIPIENT_FORM = {
+    "name": "neighbour",
+    "clips": True,
+    "snapshots": False,
+    "max_expiry_hours": 24,
+    "remote": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("user_input", "field", "error"),
+    [
+        ({"name": "   "}, "name", "invalid_recipient"),
+        ({"name": "Notification"}, "name", "reserved_recipient"),
+        ({"name": "FAMILY"}, "name", "duplicate_recipient"),
+        ({"clips": False, "snapshots": False}, "base", "invalid_rule"),
+    ],
+)
+async def test_add_recipient_validation_errors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    user_input: dict[str, Any],
+    field: str,
+    error: str,
+) -> None:
+    hass.config_entries.async_update_entry(
+        init_integration, options={"recipients": [FAMILY]}
+    )
+    await hass.async_block_till_done()
+    result = await _options_step(hass, init_integration, "add_recipient")
+    assert result["step_id"] == "add_recipient"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**RECIPIENT_FORM, **user_input}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+    assert {"recipient", "max"} <= set(result["description_placeholders"])
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**RECIPIENT_FORM, "max_views": 3}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options["recipients"] == [
+        FAMILY,
+        {**RECIPIENT_FORM, "max_views": 3},
+    ]
+
+
+async def test_edit_and_remove_recipients(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={"recipients": [FAMILY, {**RECIPIENT_FORM, "max_views": 2}]},
+    )
+    await hass.async_block_till_done()
+    runtime = init_integration.runtime_data
+    result = await _options_step(hass, init_integration, "edit_recipient")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"recipient": "neighbour"}
+    )
+    assert result["step_id"] == "recipient"
+    suggested = {
+        str(k): k.description["suggested_value"]
+        for k in result["data_schema"].schema
+        if k.description
+    }
+    assert suggested["name"] == "neighbour"
+    assert suggested["max_views"] == 2
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**RECIPIENT_FORM, "max_expiry_hours": 2}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options["recipients"][1] == {
+        **RECIPIENT_FORM,
+        "max_expiry_hours": 2,
+        "max_views": None,
+    }
+    # Rules are read at every access: no reload for a rule change.
+    assert init_integration.runtime_data is runtime
+
+    result = await _options_step(hass, init_integration, "remove_recipients")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"recipients": ["family"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert [r["name"] for r in init_integration.options["recipients"]] == ["neighbour"]
+
+
+async def test_edit_recipient_without_view_limit(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    hass.config_entries.async_update_entry(
+        init_integration, options={"recipients": [FAMILY]}
+    )
+    await hass.async_block_till_done()
+    result = await _options_step(hass, init_integration, "edit_recipient")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"recipient": "family"}
+    )
+    suggested = {
+        str(k): k.description["suggested_value"]
+        for k in result["data_schema"].schema
+        if k.description
+    }
+    assert "max_views" not in suggested
+    assert suggested["snapshots"] is True

@@ -73,6 +73,7 @@ async def test_setup_creates_device_and_entities(
             PRIVACY,
             MOTION_OUT,
             "sensor.front_door_dropped_frames",
+            "sensor.front_door_active_shares",
         ]
     )
     assert all(e.device_id == device.id for e in entities)

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_CAMERA_ENTITY, DOMAIN
+from .clips import ClipStore
+from .const import CONF_CAMERA_ENTITY, DOMAIN, ISSUE_DISK_FULL
 from .doorbell import Peephole, PeepholeConfigEntry
 from .masking import MaskError, load_codec
+from .panel import async_register_panel
+from .recording import ClipRecorder, RecordingSettings
 from .repairs import async_clear_issues
 from .services import async_setup_services
+from .share_services import async_get_registry, async_setup_share_services
+from .share_view import ShareView
 from .sources import (
     async_hide_source_camera,
     async_track_sources,
     async_unhide_source_camera,
 )
 from .storage import PeepholeStore
+from .views import ClipView
+from .websocket import async_setup_websocket
 from .zones import ZoneError
 
 PLATFORMS: list[Platform] = [
@@ -31,10 +43,17 @@ PLATFORMS: list[Platform] = [
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
+PRUNE_INTERVAL = timedelta(minutes=30)
+
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register Peephole's actions (once, for all entries)."""
     async_setup_services(hass)
+    async_setup_websocket(hass)
+    await async_register_panel(hass)
+    hass.http.register_view(ClipView())
+    async_setup_share_services(hass)
+    hass.http.register_view(ShareView())
     return True
 
 
@@ -56,8 +75,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
             translation_placeholders={"error": str(err)},
         ) from err
     await peephole.store.async_load()
+    shares = async_get_registry(hass)
+    await shares.async_load()
+    entry.async_on_unload(
+        async_track_time_interval(hass, _async_prune_shares(hass), PRUNE_INTERVAL)
+    )
+    settings = RecordingSettings.from_options(dict(entry.options))
+    if settings.enabled:
+        peephole.recorder = ClipRecorder(hass, entry, peephole, settings)
+        await peephole.recorder.async_setup()
     entry.runtime_data = peephole
     entry.async_on_unload(peephole.async_start())
+    if peephole.recorder is not None:
+        peephole.recorder.async_start()
     entry.async_on_unload(async_track_sources(hass, entry))
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     async_hide_source_camera(hass, entry.data[CONF_CAMERA_ENTITY])
@@ -67,6 +97,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
         entry, [platform for platform in PLATFORMS if platform is not Platform.SWITCH]
     )
     return True
+
+
+def _async_prune_shares(
+    hass: HomeAssistant,
+) -> Callable[[datetime], Coroutine[Any, Any, None]]:
+    async def _prune(now: datetime) -> None:
+        """Forget ended shares; delete ended snapshots and expired exports."""
+        await async_get_registry(hass).async_prune()
+
+    return _prune
 
 
 async def _async_update_listener(
@@ -86,4 +126,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) ->
     """Give the source camera back to the dashboards when the entry is removed."""
     async_unhide_source_camera(hass, entry.data[CONF_CAMERA_ENTITY])
     async_clear_issues(hass, entry)
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_DISK_FULL}_{entry.entry_id}")
     await PeepholeStore(hass, entry.entry_id).async_remove()
+    await ClipStore(hass, entry.entry_id).async_remove_all()

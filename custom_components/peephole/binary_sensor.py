@@ -39,6 +39,14 @@ BINARY_SENSORS: tuple[PeepholeBinarySensorDescription, ...] = (
         available_fn=lambda peephole: peephole.motion_available,
         exists_fn=lambda peephole: peephole.motion_entity_id is not None,
     ),
+    PeepholeBinarySensorDescription(
+        key="recording",
+        translation_key="recording",
+        value_fn=lambda peephole: (
+            peephole.recorder is not None and peephole.recorder.recording
+        ),
+        exists_fn=lambda peephole: peephole.recorder is not None,
+    ),
 )
 
 

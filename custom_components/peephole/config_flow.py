@@ -17,8 +17,16 @@ import voluptuous as vol
 
 from .const import (
     CONF_CAMERA_ENTITY,
+    CONF_FEED_FPS,
     CONF_FRAME_INTERVAL,
+    CONF_MAX_CLIP_LENGTH,
+    CONF_MAX_STORAGE_MB,
+    CONF_MIN_FREE_MB,
     CONF_MOTION_ENTITY,
+    CONF_POST_ROLL,
+    CONF_PRE_ROLL,
+    CONF_RECORD,
+    CONF_RETENTION_DAYS,
     CONF_RING_ENTITY,
     CONF_RING_EVENT_TYPES,
     CONF_ZONES,
@@ -27,7 +35,9 @@ from .const import (
     EVENT_TYPE_RING,
     MAX_FRAME_INTERVAL,
     MIN_FRAME_INTERVAL,
+    RECORDING_DEFAULTS,
 )
+from .sharing import CONF_RECIPIENTS, SharingError, validate_rules
 from .sources import async_unhide_source_camera
 from .zones import (
     MAX_NAME_LENGTH,
@@ -42,6 +52,18 @@ from .zones import (
     zones_from_storage,
     zones_to_storage,
 )
+
+CONF_RECIPIENT = "recipient"
+CONF_RECIPIENT_NAME = "name"
+# Which form field a sharing-rule error belongs to.
+RECIPIENT_ERROR_FIELDS = {
+    "invalid_recipient": CONF_RECIPIENT_NAME,
+    "reserved_recipient": CONF_RECIPIENT_NAME,
+    "duplicate_recipient": CONF_RECIPIENT_NAME,
+    "expiry_too_long": "max_expiry_hours",
+    "too_many_views": "max_views",
+}
+RECIPIENT_PLACEHOLDERS = {"recipient": "", "max": "", "error": ""}
 
 CONF_ZONE = "zone"
 CONF_ZONE_NAME = "name"
@@ -66,6 +88,17 @@ ZONE_PLACEHOLDERS = {
     "max": str(MAX_POINTS),
     "max_name": str(MAX_NAME_LENGTH),
     "max_zones": str(MAX_ZONES),
+}
+
+# Recording options: (min, max, step, unit).
+RECORDING_NUMBERS: dict[str, tuple[float, float, float, str]] = {
+    CONF_PRE_ROLL: (0, 30, 0.5, "s"),
+    CONF_POST_ROLL: (1, 120, 0.5, "s"),
+    CONF_MAX_CLIP_LENGTH: (5, 600, 1, "s"),
+    CONF_FEED_FPS: (1, 25, 1, "fps"),
+    CONF_RETENTION_DAYS: (1, 365, 1, "d"),
+    CONF_MAX_STORAGE_MB: (64, 1_000_000, 64, "MB"),
+    CONF_MIN_FREE_MB: (0, 100_000, 1, "MB"),
 }
 
 SOURCE_SELECTORS: dict[str, selector.EntitySelector] = {
@@ -224,10 +257,156 @@ class PeepholeOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Choose what to change."""
-        menu = ["settings", "add_zone"]
+        menu = ["settings", "recording", "add_zone"]
         if self.config_entry.options.get(CONF_ZONES):
             menu += ["edit_zone", "remove_zones"]
+        menu.append("add_recipient")
+        if self.config_entry.options.get(CONF_RECIPIENTS):
+            menu += ["edit_recipient", "remove_recipients"]
         return self.async_show_menu(step_id="init", menu_options=menu)
+
+    # --- sharing rules: who may receive links, and within which limits -------------
+
+    @property
+    def _recipients(self) -> list[dict[str, Any]]:
+        return list(self.config_entry.options.get(CONF_RECIPIENTS, []))
+
+    def _recipient_selector(self, *, multiple: bool) -> selector.SelectSelector:
+        return selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=[str(rule.get("name")) for rule in self._recipients],
+                multiple=multiple,
+                mode=selector.SelectSelectorMode.LIST,
+            )
+        )
+
+    async def async_step_add_recipient(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Name a recipient and the most that may be shared with them."""
+        return await self._async_recipient_form("add_recipient", user_input, None)
+
+    async def async_step_edit_recipient(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the recipient whose rule to change."""
+        if user_input is not None:
+            self._editing = user_input[CONF_RECIPIENT]
+            return await self.async_step_recipient()
+        return self.async_show_form(
+            step_id="edit_recipient",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_RECIPIENT): self._recipient_selector(multiple=False)}
+            ),
+        )
+
+    async def async_step_recipient(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the chosen recipient's rule (it narrows live shares at once)."""
+        return await self._async_recipient_form("recipient", user_input, self._editing)
+
+    async def async_step_remove_recipients(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Remove recipients: every share made for them ends at once."""
+        if user_input is not None:
+            remove = set(user_input[CONF_RECIPIENTS])
+            kept = [r for r in self._recipients if r.get("name") not in remove]
+            return self.async_create_entry(
+                data={**self.config_entry.options, CONF_RECIPIENTS: kept}
+            )
+        return self.async_show_form(
+            step_id="remove_recipients",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_RECIPIENTS): self._recipient_selector(multiple=True)}
+            ),
+        )
+
+    async def _async_recipient_form(
+        self, step_id: str, user_input: dict[str, Any] | None, editing: str | None
+    ) -> ConfigFlowResult:
+        """Show, validate and save one recipient's rule (new, or ``editing``)."""
+        recipients = self._recipients
+        index = next(
+            (i for i, r in enumerate(recipients) if r.get("name") == editing), None
+        )
+        errors: dict[str, str] = {}
+        placeholders = dict(RECIPIENT_PLACEHOLDERS)
+        if user_input is not None:
+            rule: dict[str, Any] = {
+                "name": user_input[CONF_RECIPIENT_NAME].strip(),
+                "clips": user_input["clips"],
+                "snapshots": user_input["snapshots"],
+                "max_expiry_hours": user_input["max_expiry_hours"],
+                "remote": user_input["remote"],
+                "max_views": (
+                    int(user_input["max_views"])
+                    if user_input.get("max_views")
+                    else None
+                ),
+            }
+            updated = list(recipients)
+            if index is None:
+                updated.append(rule)
+            else:
+                updated[index] = rule
+            try:
+                validate_rules(updated, self.config_entry.entry_id)
+            except SharingError as err:
+                errors[RECIPIENT_ERROR_FIELDS.get(err.key, "base")] = err.key
+                placeholders.update(err.placeholders)
+            else:
+                return self.async_create_entry(
+                    data={**self.config_entry.options, CONF_RECIPIENTS: updated}
+                )
+        defaults: dict[str, Any] = {
+            "clips": True,
+            "snapshots": False,
+            "max_expiry_hours": 24,
+            "remote": False,
+        }
+        if index is not None:
+            current = recipients[index]
+            defaults = {
+                CONF_RECIPIENT_NAME: current.get("name"),
+                "clips": current.get("clips", True),
+                "snapshots": current.get("snapshots", False),
+                "max_expiry_hours": current.get("max_expiry_hours", 24),
+                "remote": current.get("remote", False),
+            }
+            if current.get("max_views"):
+                defaults["max_views"] = current["max_views"]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_RECIPIENT_NAME): selector.TextSelector(),
+                vol.Required("clips"): selector.BooleanSelector(),
+                vol.Required("snapshots"): selector.BooleanSelector(),
+                vol.Required("max_expiry_hours"): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=1,
+                        max=168,
+                        step=1,
+                        unit_of_measurement="h",
+                        mode=selector.NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Required("remote"): selector.BooleanSelector(),
+                vol.Optional("max_views"): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=1, max=1000, step=1, mode=selector.NumberSelectorMode.BOX
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or defaults
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
 
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
@@ -275,6 +454,36 @@ class PeepholeOptionsFlow(OptionsFlow):
                 )
             )
         return self.async_show_form(step_id="settings", data_schema=vol.Schema(fields))
+
+    async def async_step_recording(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Clip recording: on/off, pre- and post-roll, length, feed rate, retention."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={**self.config_entry.options, **user_input}
+            )
+        options = self.config_entry.options
+
+        def default(key: str) -> Any:
+            return options.get(key, RECORDING_DEFAULTS[key])
+
+        fields: dict[vol.Marker, Any] = {
+            vol.Required(CONF_RECORD, default=default(CONF_RECORD)): (
+                selector.BooleanSelector()
+            )
+        }
+        for key, (low, high, step, unit) in RECORDING_NUMBERS.items():
+            fields[vol.Required(key, default=default(key))] = selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=low,
+                    max=high,
+                    step=step,
+                    unit_of_measurement=unit,
+                    mode=selector.NumberSelectorMode.BOX,
+                )
+            )
+        return self.async_show_form(step_id="recording", data_schema=vol.Schema(fields))
 
     async def async_step_add_zone(
         self, user_input: dict[str, Any] | None = None

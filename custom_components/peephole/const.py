@@ -28,3 +28,35 @@ EVENT_TYPE_RING: Final = "ring"
 SOURCE_IMAGE_TIMEOUT: Final = 10
 
 ISSUE_SOURCE_MISSING: Final = "source_missing"
+
+# Clip recording (entry.options); defaults in RECORDING_DEFAULTS.
+CONF_RECORD: Final = "record"
+CONF_PRE_ROLL: Final = "pre_roll"
+CONF_POST_ROLL: Final = "post_roll"
+CONF_MAX_CLIP_LENGTH: Final = "max_clip_length"
+CONF_FEED_FPS: Final = "feed_fps"
+CONF_RETENTION_DAYS: Final = "retention_days"
+CONF_MAX_STORAGE_MB: Final = "max_storage_mb"
+CONF_MIN_FREE_MB: Final = "min_free_mb"
+
+RECORDING_DEFAULTS: Final[dict[str, bool | float | int]] = {
+    CONF_RECORD: True,
+    CONF_PRE_ROLL: 5.0,
+    CONF_POST_ROLL: 10.0,
+    CONF_MAX_CLIP_LENGTH: 60.0,
+    CONF_FEED_FPS: 10.0,
+    CONF_RETENTION_DAYS: 7,
+    CONF_MAX_STORAGE_MB: 2048,
+    CONF_MIN_FREE_MB: 256,
+}
+# The pre-roll buffer never holds more than this many bytes of JPEG, whatever its length.
+BUFFER_MAX_BYTES: Final = 48 * 1024 * 1024
+# Time allowed to ffmpeg to finish or probe a clip.
+FFMPEG_TIMEOUT: Final = 30
+# How often retention runs (it also runs at start-up and after every clip).
+RETENTION_INTERVAL_MINUTES: Final = 30
+
+EVENT_CLIP_STARTED: Final = "peephole_clip_started"
+EVENT_CLIP_SAVED: Final = "peephole_clip_saved"
+
+ISSUE_DISK_FULL: Final = "disk_full"

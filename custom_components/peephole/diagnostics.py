@@ -8,6 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .doorbell import PeepholeConfigEntry
+from .share_services import async_get_registry
 
 TO_REDACT = {"secret", "token", "signing_key"}
 
@@ -47,6 +48,7 @@ async def async_get_config_entry_diagnostics(
                 "dropped_by_reason": dict(peephole.stats.dropped_by_reason),
             },
             "storage": peephole.store.as_dict(),
+            "sharing": async_get_registry(hass).diagnostics(entry.entry_id),
         },
         TO_REDACT,
     )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.camera import async_get_image
 from homeassistant.config_entries import ConfigEntry
@@ -21,6 +21,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
@@ -38,6 +39,9 @@ from .masking import FrameMasker, MaskError
 from .ring import RingDetector
 from .storage import PeepholeStore
 from .zones import Zone, ZoneError, zones_from_storage
+
+if TYPE_CHECKING:
+    from .recording import ClipRecorder
 
 type PeepholeConfigEntry = ConfigEntry[Peephole]
 
@@ -78,13 +82,22 @@ class Peephole:
         self._listeners: list[Callable[[], None]] = []
         self._placeholder: bytes | None = None
         self._last_unavailable_logged = False
+        # Set by async_setup_entry when recording is enabled.
+        self.recorder: ClipRecorder | None = None
 
     # --- lifecycle ---------------------------------------------------------------
 
     @staticmethod
     def _settings_of(entry: PeepholeConfigEntry) -> tuple[object, ...]:
-        """Everything of an entry that needs a reload to change (all but zones)."""
-        options = {k: v for k, v in entry.options.items() if k != CONF_ZONES}
+        """Everything of an entry that needs a reload to change.
+
+        Zones are applied live; sharing rules are read at every access.
+        """
+        options = {
+            k: v
+            for k, v in entry.options.items()
+            if k not in (CONF_ZONES, "recipients")
+        }
         return (entry.title, dict(entry.data), options)
 
     @callback
@@ -171,6 +184,13 @@ class Peephole:
 
     def _source_state(self, entity_id: str | None) -> State | None:
         return self.hass.states.get(entity_id) if entity_id else None
+
+    @property
+    def masked_camera_entity_id(self) -> str | None:
+        """Return the entity id of this doorbell's masked camera."""
+        return er.async_get(self.hass).async_get_entity_id(
+            "camera", DOMAIN, f"{self.entry.entry_id}_camera"
+        )
 
     @property
     def camera_available(self) -> bool:
@@ -270,31 +290,24 @@ class Peephole:
 
 
 def render_placeholder(size: tuple[int, int]) -> bytes:
-    """Render the privacy-mode placeholder: a dark frame with a closed-eye mark."""
-    from PIL import Image, ImageDraw  # noqa: PLC0415 - only loaded when needed
+    """Render the privacy-mode placeholder: a dark frame with a closed eye."""
+    from PIL import Image, ImageDraw, ImageFont  # noqa: PLC0415 - only when needed
 
     width, height = size
     image = Image.new("RGB", size, (24, 26, 31))
     draw = ImageDraw.Draw(image)
-    cx, cy = width // 2, height // 2
+    cx, cy = width // 2, int(height * 0.42)
     r = min(width, height) // 6
-    # A closed eye: an arc (the lid) with lashes, and a bar under it.
-    draw.arc(
-        (cx - r, cy - r, cx + r, cy + r),
-        start=20,
-        end=160,
-        fill=(200, 200, 200),
-        width=6,
-    )
+    grey = (200, 200, 200)
+    # A closed eye: the lid's arc with three lashes.
+    draw.arc((cx - r, cy - r, cx + r, cy + r), start=20, end=160, fill=grey, width=6)
     for dx in (-0.6, 0.0, 0.6):
         x = cx + int(dx * r)
-        draw.line(
-            (x, cy + int(r * 0.8), x + int(dx * r * 0.3), cy + int(r * 1.2)),
-            fill=(200, 200, 200),
-            width=5,
-        )
+        lash = (x, cy + int(r * 0.8), x + int(dx * r * 0.3), cy + int(r * 1.2))
+        draw.line(lash, fill=grey, width=5)
+    font = ImageFont.load_default(size=max(12, height // 16))
     draw.text(
-        (cx, cy + int(r * 1.6)), "Privacy mode", fill=(220, 220, 220), anchor="mm"
+        (cx, cy + int(r * 1.8)), "Privacy mode", fill=grey, font=font, anchor="mm"
     )
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=80)

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from homeassistant.components.sensor import (
+    SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, UnitOfInformation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .clips import ClipStore
 from .doorbell import Peephole, PeepholeConfigEntry
 from .entity import PeepholeEntity
+from .share_services import async_get_registry
 
 PARALLEL_UPDATES = 0
 
@@ -25,7 +29,17 @@ PARALLEL_UPDATES = 0
 class PeepholeSensorDescription(SensorEntityDescription):
     """Describes a Peephole sensor."""
 
-    value_fn: Callable[[Peephole], StateType]
+    value_fn: Callable[[Peephole], StateType | datetime]
+    exists_fn: Callable[[Peephole], bool] = lambda _: True
+
+
+def _clips(peephole: Peephole) -> ClipStore:
+    assert peephole.recorder is not None  # noqa: S101 - only with a recorder
+    return peephole.recorder.store
+
+
+def _recording(peephole: Peephole) -> bool:
+    return peephole.recorder is not None
 
 
 SENSORS: tuple[PeepholeSensorDescription, ...] = (
@@ -35,6 +49,41 @@ SENSORS: tuple[PeepholeSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda peephole: peephole.stats.dropped,
+    ),
+    PeepholeSensorDescription(
+        key="clip_count",
+        translation_key="clip_count",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda peephole: len(_clips(peephole).clips),
+        exists_fn=_recording,
+    ),
+    PeepholeSensorDescription(
+        key="storage_used",
+        translation_key="storage_used",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.MEGABYTES,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda peephole: _clips(peephole).total_bytes,
+        exists_fn=_recording,
+    ),
+    PeepholeSensorDescription(
+        key="active_shares",
+        translation_key="active_shares",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda peephole: async_get_registry(peephole.hass).active_count(
+            peephole.entry.entry_id
+        ),
+    ),
+    PeepholeSensorDescription(
+        key="last_clip",
+        translation_key="last_clip",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda peephole: (
+            last.start if (last := _clips(peephole).last) else None
+        ),
+        exists_fn=_recording,
     ),
 )
 
@@ -46,7 +95,9 @@ async def async_setup_entry(
 ) -> None:
     """Set up the sensors."""
     async_add_entities(
-        PeepholeSensor(entry.runtime_data, description) for description in SENSORS
+        PeepholeSensor(entry.runtime_data, description)
+        for description in SENSORS
+        if description.exists_fn(entry.runtime_data)
     )
 
 
@@ -56,6 +107,6 @@ class PeepholeSensor(PeepholeEntity, SensorEntity):
     entity_description: PeepholeSensorDescription
 
     @property
-    def native_value(self) -> StateType:
+    def native_value(self) -> StateType | datetime:
         """Return the state."""
         return self.entity_description.value_fn(self.peephole)

@@ -11,8 +11,10 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 import voluptuous as vol
 
+from .clips import Clip
 from .const import CONF_ZONES, DOMAIN
 from .doorbell import PeepholeConfigEntry
+from .recording import ClipRecorder
 from .zones import zones_to_storage
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -26,6 +28,32 @@ SET_ZONE_SCHEMA = vol.Schema(
         vol.Required(ATTR_ZONE): cv.string,
         vol.Required(ATTR_ENABLED): cv.boolean,
     }
+)
+
+
+SERVICE_RECORD_CLIP = "record_clip"
+SERVICE_KEEP_CLIP = "keep_clip"
+SERVICE_DELETE_CLIP = "delete_clip"
+ATTR_DURATION = "duration"
+ATTR_CLIP_ID = "clip_id"
+ATTR_KEEP = "keep"
+
+RECORD_CLIP_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_DURATION): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=600)
+        ),
+    }
+)
+CLIP_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_CLIP_ID): cv.string,
+    }
+)
+KEEP_CLIP_SCHEMA = CLIP_SCHEMA.extend(
+    {vol.Optional(ATTR_KEEP, default=True): cv.boolean}
 )
 
 
@@ -71,9 +99,73 @@ async def _async_set_zone(call: ServiceCall) -> None:
     )
 
 
+def _async_get_recorder(call: ServiceCall) -> tuple[PeepholeConfigEntry, ClipRecorder]:
+    """Return the entry of a call and its recorder, or raise a validation error."""
+    entry = async_get_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    if (recorder := entry.runtime_data.recorder) is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="recording_disabled",
+            translation_placeholders={"name": entry.title},
+        )
+    return entry, recorder
+
+
+def _async_get_clip(call: ServiceCall) -> tuple[ClipRecorder, Clip]:
+    """Return the recorder and the indexed clip of a call."""
+    entry, recorder = _async_get_recorder(call)
+    clip = recorder.store.get(call.data[ATTR_CLIP_ID])
+    if clip is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_clip",
+            translation_placeholders={
+                "clip_id": call.data[ATTR_CLIP_ID],
+                "name": entry.title,
+            },
+        )
+    return recorder, clip
+
+
+async def _async_record_clip(call: ServiceCall) -> None:
+    """Record a clip now (with the pre-roll), or extend the one being recorded."""
+    entry, recorder = _async_get_recorder(call)
+    if not recorder.async_trigger("action", call.data.get(ATTR_DURATION)):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="privacy_mode_on",
+            translation_placeholders={"name": entry.title},
+        )
+
+
+async def _async_keep_clip(call: ServiceCall) -> None:
+    """Keep a clip (retention never removes it), or let retention have it again."""
+    recorder, clip = _async_get_clip(call)
+    await recorder.async_set_keep(clip, call.data[ATTR_KEEP])
+
+
+async def _async_delete_clip(call: ServiceCall) -> None:
+    """Delete one clip now."""
+    recorder, clip = _async_get_clip(call)
+    await recorder.async_delete(clip)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register Peephole's actions."""
     async_register_admin_service(
         hass, DOMAIN, SERVICE_SET_ZONE, _async_set_zone, schema=SET_ZONE_SCHEMA
+    )
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_RECORD_CLIP,
+        _async_record_clip,
+        schema=RECORD_CLIP_SCHEMA,
+    )
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_KEEP_CLIP, _async_keep_clip, schema=KEEP_CLIP_SCHEMA
+    )
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_DELETE_CLIP, _async_delete_clip, schema=CLIP_SCHEMA
     )

@@ -116,6 +116,67 @@ try {
     [doorbell, before.state],
   );
   check(true, `${doorbell} fired ring`);
+  // The ring is recorded: a clip (pre-roll + post-roll) appears in the media browser.
+  const findClip = () => page.evaluate(async () => {
+    const hass = document.querySelector("home-assistant").hass;
+    const browse = (id) => hass.callWS({ type: "media_source/browse_media", media_content_id: id });
+    try {
+      const root = await browse("media-source://peephole");
+      if (!root.children.length) return null;
+      const door = await browse(root.children[0].media_content_id);
+      if (!door.children.length) return null;
+      const day = await browse(door.children[0].media_content_id);
+      const item = day.children.find((child) => child.title.includes("ring"));
+      if (!item) return null;
+      const resolved = await hass.callWS({
+        type: "media_source/resolve_media", media_content_id: item.media_content_id,
+      });
+      return { title: item.title, door: door.title, url: resolved.url };
+    } catch (err) {
+      return null;
+    }
+  });
+  let clip = null;
+  for (const deadline = Date.now() + 90000; clip === null && Date.now() < deadline;) {
+    clip = await findClip();
+    if (clip === null) await page.waitForTimeout(2000);
+  }
+  check(clip !== null, "the ring was recorded");
+  check(clip.door === "Front door", `a clip appeared in the media browser (${clip.title})`);
+  const video = await page.evaluate(async (url) => {
+    const response = await fetch(url);
+    const body = await response.arrayBuffer();
+    return { status: response.status, type: response.headers.get("content-type"), size: body.byteLength };
+  }, clip.url);
+  check(video.status === 200 && video.type === "video/mp4" && video.size > 10000,
+    `the clip is served by Peephole's view (${video.type}, ${video.size} bytes)`);
+  // Chromium plays it, and the street is masked in its frames too.
+  const played = await page.evaluate(async (url) => {
+    const element = document.createElement("video");
+    element.muted = true;
+    element.src = url;
+    await new Promise((resolve, reject) => {
+      element.onloadeddata = resolve;
+      element.onerror = () => reject(new Error(`video error ${element.error && element.error.code}`));
+    });
+    element.currentTime = Math.min(1, element.duration / 2);
+    await new Promise((resolve) => { element.onseeked = resolve; });
+    const canvas = document.createElement("canvas");
+    canvas.width = element.videoWidth;
+    canvas.height = element.videoHeight;
+    const context = canvas.getContext("2d");
+    context.drawImage(element, 0, 0);
+    const pixel = Array.from(context.getImageData(
+      Math.floor(canvas.width * 0.5), Math.floor(canvas.height * 0.2), 1, 1,
+    ).data);
+    return { duration: element.duration, width: element.videoWidth, pixel };
+  }, clip.url);
+  const [vr, vg, vb] = played.pixel;
+  check(played.duration > 5 && played.width === 800,
+    `Chromium plays the clip (${played.duration.toFixed(1)} s, ${played.width} px wide)`);
+  check(Math.abs(vr - 128) < 8 && Math.abs(vg - 128) < 8 && Math.abs(vb - 128) < 8,
+    `the street is masked in the clip (pixel ${vr},${vg},${vb})`);
+
   await page.evaluate((entityId) => {
     document.querySelector("home-assistant").dispatchEvent(
       new CustomEvent("hass-more-info", { detail: { entityId }, bubbles: true, composed: true }),
@@ -176,6 +237,19 @@ try {
       entity_id: "switch.front_door_privacy_mode",
     }),
   );
+
+  // The media browser, as a person opens it: Peephole → Front door → today.
+  await page.goto(`${demo.url}/media-browser/browser`);
+  await page.getByText("Peephole", { exact: true }).first().click();
+  await page.getByText("Front door", { exact: true }).first().click();
+  await page.locator("ha-media-player-browse").first().waitFor({ state: "attached" });
+  await page.waitForTimeout(1000);
+  const days = page.getByText(/^\d{4}-\d{2}-\d{2}$/);
+  if (await days.count()) {
+    await days.first().click();
+    await page.waitForTimeout(1500);
+  }
+  await page.screenshot({ path: join(shots, "media-browser.png") });
 } finally {
   await browser.close();
 }

@@ -1,0 +1,140 @@
+"""The view that serves share links: no HA login, a signed token instead.
+
+``GET /api/peephole/share/{share_id}/{resource}?token=<jwt>`` and nothing else:
+every other method, query, path, token or client gets the same 404, whatever the
+reason (the reason goes to the owner's audit, not to the client). The client
+address is ``request.remote`` as HA's forwarded middleware set it (so
+X-Forwarded-For counts only from trusted proxies), and a request relayed by the
+cloud never counts as local.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import BinaryIO, Final
+
+from aiohttp import web
+from hass_nabucasa import remote as cloud_remote
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.helpers.network import is_cloud_connection
+
+from .share_services import SHARE_URL_BASE, Grant, async_get_registry
+from .sharing import token_from_query
+
+CHUNK: Final = 256 * 1024
+# What every refusal looks like: aiohttp's own 404 for a path that does not exist.
+REFUSED_BODY: Final = "404: Not Found"
+_HEADERS: Final = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def refused() -> web.Response:
+    """Return the one response of every refusal."""
+    return web.Response(
+        status=HTTPStatus.NOT_FOUND,
+        text=REFUSED_BODY,
+        content_type="text/plain",
+        headers=_HEADERS,
+    )
+
+
+def is_cloud_request(hass: HomeAssistant) -> bool:
+    """Return True if the current request came through the cloud's remote UI."""
+    return is_cloud_connection(hass) or bool(cloud_remote.is_cloud_request.get())
+
+
+class ShareView(HomeAssistantView):
+    """Serve one resource of a share to whoever holds its link."""
+
+    url = SHARE_URL_BASE + "/{share_id}/{resource}"
+    name = "api:peephole:share"
+    requires_auth = False
+
+    async def _async_handle(
+        self, request: web.Request, share_id: str, resource: str
+    ) -> web.StreamResponse:
+        hass = request.app[KEY_HASS]
+        grant = await async_get_registry(hass).async_access(
+            share_id=share_id,
+            resource=resource,
+            method=request.method,
+            token=token_from_query(request.rel_url.raw_query_string),
+            client=request.remote,
+            cloud=is_cloud_request(hass),
+        )
+        if grant is None:
+            return refused()
+        return await _async_stream(hass, request, grant)
+
+    async def get(
+        self, request: web.Request, share_id: str, resource: str
+    ) -> web.StreamResponse:
+        """Serve the resource (the only method a token can be good for)."""
+        return await self._async_handle(request, share_id, resource)
+
+    async def post(
+        self, request: web.Request, share_id: str, resource: str
+    ) -> web.StreamResponse:
+        """Refuse (audited)."""
+        return await self._async_handle(request, share_id, resource)
+
+    async def put(
+        self, request: web.Request, share_id: str, resource: str
+    ) -> web.StreamResponse:
+        """Refuse (audited)."""
+        return await self._async_handle(request, share_id, resource)
+
+    async def patch(
+        self, request: web.Request, share_id: str, resource: str
+    ) -> web.StreamResponse:
+        """Refuse (audited)."""
+        return await self._async_handle(request, share_id, resource)
+
+    async def delete(
+        self, request: web.Request, share_id: str, resource: str
+    ) -> web.StreamResponse:
+        """Refuse (audited)."""
+        return await self._async_handle(request, share_id, resource)
+
+    async def head(
+        self, request: web.Request, share_id: str, resource: str
+    ) -> web.StreamResponse:
+        """Refuse (audited)."""
+        return await self._async_handle(request, share_id, resource)
+
+
+async def _async_stream(
+    hass: HomeAssistant, request: web.Request, grant: Grant
+) -> web.StreamResponse:
+    """Send the whole file (no ranges: one request is one counted view)."""
+
+    def _open() -> tuple[BinaryIO, int]:
+        file = grant.path.open("rb")
+        return file, grant.path.stat().st_size
+
+    try:
+        file, size = await hass.async_add_executor_job(_open)
+    except OSError:
+        return refused()
+    try:
+        response = web.StreamResponse(
+            status=HTTPStatus.OK,
+            headers={
+                **_HEADERS,
+                "Content-Type": grant.content_type,
+                "Content-Length": str(size),
+                "Content-Disposition": "inline",
+                "Accept-Ranges": "none",
+            },
+        )
+        await response.prepare(request)
+        while chunk := await hass.async_add_executor_job(file.read, CHUNK):
+            await response.write(chunk)
+        await response.write_eof()
+    finally:
+        await hass.async_add_executor_job(file.close)
+    return response

@@ -1,0 +1,636 @@
+"""Sharing: recipients' rules, share records, signed links, client addresses.
+
+Pure Python (PyJWT, no Home Assistant imports). The owner names recipients, each
+with a :class:`RecipientRule`; a :class:`Share` is made for one recipient and never
+exceeds its rule, which is evaluated again at every access (:func:`check_access`),
+so narrowing or removing a rule narrows or ends the shares made under it at once.
+
+Every link is a JWT (HS256, key derived from Peephole's own per-entry secret) that
+binds the entry, the share, the one resource and the method; :func:`verify_token`
+checks all of it with constant-time comparisons and no leeway.
+
+Validation failures raise :class:`SharingError`, whose ``key`` is a translation key
+(``exceptions`` in strings.json) and whose ``placeholders`` fill its message:
+
+========================  ===============================================
+``invalid_recipient``     ``recipient``, ``max`` (maximum name length)
+``reserved_recipient``    ``recipient``
+``duplicate_recipient``   ``recipient``
+``too_many_recipients``   ``max``
+``invalid_rule``          ``recipient``, ``error``
+``unknown_recipient``     ``recipient``
+``camera_not_allowed``    ``recipient``
+``clips_not_allowed``     ``recipient``
+``snapshots_not_allowed`` ``recipient``
+``expiry_too_long``       ``recipient``, ``max`` (hours)
+``remote_not_allowed``    ``recipient``
+``too_many_views``        ``recipient``, ``max``
+``no_clips``              (none)
+``too_many_clips``        ``max``
+========================  ===============================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+import hashlib
+import hmac
+import ipaddress
+from pathlib import Path
+import re
+import secrets
+from typing import Any, Final, Protocol
+
+import jwt
+
+# --- limits -------------------------------------------------------------------------
+
+MAX_EXPIRY: Final = timedelta(days=7)
+DEFAULT_EXPIRY: Final = timedelta(hours=24)
+NOTIFICATION_MAX_EXPIRY: Final = timedelta(minutes=15)
+MAX_RECIPIENTS: Final = 32
+MAX_NAME_LENGTH: Final = 32
+MAX_CLIPS_PER_SHARE: Final = 20
+MAX_VIEWS: Final = 1000
+MAX_TOKEN_LENGTH: Final = 2048
+
+CONF_RECIPIENTS: Final = "recipients"
+NOTIFICATION_RECIPIENT: Final = "notification"
+SNAPSHOT_RESOURCE: Final = "snapshot.jpg"
+CLIP_RESOURCE_SUFFIX: Final = ".mp4"
+
+SHARE_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{22}$")
+_NAME_RE: Final = re.compile(r"^[^\x00-\x1f\x7f]+$")
+_TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+_QUERY_RE: Final = re.compile(r"^token=([A-Za-z0-9_.-]+)$")
+
+TOKEN_ISSUER: Final = "peephole"  # noqa: S105 - a claim, not a secret
+TOKEN_METHOD: Final = "GET"  # noqa: S105 - a claim, not a secret
+TOKEN_ALGORITHMS: Final = ["HS256"]
+_KEY_CONTEXT: Final = b"peephole share link v1"
+
+
+class SharingError(ValueError):
+    """A rule or a share request is invalid (``key`` is a translation key)."""
+
+    key: str
+    placeholders: dict[str, str]
+
+    def __init__(self, key: str, placeholders: Mapping[str, str] | None = None) -> None:
+        """Create the error from a translation key and its placeholders."""
+        self.key = key
+        self.placeholders = dict(placeholders or {})
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(self.placeholders.items()))
+        super().__init__(f"{key} ({detail})" if detail else key)
+
+
+class ShareKind(StrEnum):
+    """What a share gives access to."""
+
+    CLIPS = "clips"
+    SNAPSHOT = "snapshot"
+
+
+# --- recipients' rules -----------------------------------------------------------------
+
+
+def fold(name: str) -> str:
+    """Return the form recipient names are compared in."""
+    return name.strip().casefold()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecipientRule:
+    """What the owner allows one recipient.
+
+    ``cameras`` are the config entry ids whose clips or snapshots may be shared
+    with the recipient; ``max_views`` None means no view limit.
+    """
+
+    name: str
+    cameras: frozenset[str]
+    clips: bool = True
+    snapshots: bool = False
+    max_expiry: timedelta = DEFAULT_EXPIRY
+    remote: bool = False
+    max_views: int | None = None
+
+    def allows_kind(self, kind: ShareKind) -> bool:
+        """Return True if the rule allows shares of this kind."""
+        return self.clips if kind is ShareKind.CLIPS else self.snapshots
+
+
+def notification_rule(entry_id: str) -> RecipientRule:
+    """Return the built-in rule of notification snapshots (local, 15 min, one camera)."""
+    return RecipientRule(
+        name=NOTIFICATION_RECIPIENT,
+        cameras=frozenset({entry_id}),
+        clips=False,
+        snapshots=True,
+        max_expiry=NOTIFICATION_MAX_EXPIRY,
+        remote=False,
+    )
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise SharingError("invalid_rule", {"recipient": name, "error": "boolean"})
+    return value
+
+
+def rule_from_storage(data: Mapping[str, Any], owner_entry_id: str) -> RecipientRule:
+    """Parse and validate one stored rule (``cameras`` defaults to the owner)."""
+    raw_name = data.get("name")
+    if (
+        not isinstance(raw_name, str)
+        or not (name := raw_name.strip())
+        or len(name) > MAX_NAME_LENGTH
+        or not _NAME_RE.fullmatch(name)
+    ):
+        raise SharingError(
+            "invalid_recipient",
+            {"recipient": str(raw_name), "max": str(MAX_NAME_LENGTH)},
+        )
+    if fold(name) == NOTIFICATION_RECIPIENT:
+        raise SharingError("reserved_recipient", {"recipient": name})
+    cameras = data.get("cameras") or [owner_entry_id]
+    if not isinstance(cameras, list) or not all(
+        isinstance(camera, str) and camera for camera in cameras
+    ):
+        raise SharingError("invalid_rule", {"recipient": name, "error": "cameras"})
+    hours = data.get("max_expiry_hours", DEFAULT_EXPIRY.total_seconds() / 3600)
+    if isinstance(hours, bool) or not isinstance(hours, int | float):
+        raise SharingError("invalid_rule", {"recipient": name, "error": "expiry"})
+    max_expiry = timedelta(hours=hours)
+    if not timedelta(0) < max_expiry <= MAX_EXPIRY:
+        raise SharingError(
+            "expiry_too_long", {"recipient": name, "max": _hours(MAX_EXPIRY)}
+        )
+    max_views = data.get("max_views")
+    if max_views is not None and (
+        isinstance(max_views, bool)
+        or not isinstance(max_views, int)
+        or not 1 <= max_views <= MAX_VIEWS
+    ):
+        raise SharingError("too_many_views", {"recipient": name, "max": str(MAX_VIEWS)})
+    rule = RecipientRule(
+        name=name,
+        cameras=frozenset(cameras),
+        clips=_bool(data.get("clips", True), name),
+        snapshots=_bool(data.get("snapshots", False), name),
+        max_expiry=max_expiry,
+        remote=_bool(data.get("remote", False), name),
+        max_views=max_views,
+    )
+    if not rule.clips and not rule.snapshots:
+        raise SharingError("invalid_rule", {"recipient": name, "error": "nothing"})
+    return rule
+
+
+def rule_to_storage(rule: RecipientRule) -> dict[str, Any]:
+    """Return a rule as stored in the entry's options."""
+    return {
+        "name": rule.name,
+        "cameras": sorted(rule.cameras),
+        "clips": rule.clips,
+        "snapshots": rule.snapshots,
+        "max_expiry_hours": rule.max_expiry.total_seconds() / 3600,
+        "remote": rule.remote,
+        "max_views": rule.max_views,
+    }
+
+
+def validate_rules(stored: Sequence[Mapping[str, Any]], owner: str) -> None:
+    """Raise SharingError unless every rule is valid and the names are unique."""
+    if len(stored) > MAX_RECIPIENTS:
+        raise SharingError("too_many_recipients", {"max": str(MAX_RECIPIENTS)})
+    seen: set[str] = set()
+    for data in stored:
+        rule = rule_from_storage(data, owner)
+        if fold(rule.name) in seen:
+            raise SharingError("duplicate_recipient", {"recipient": rule.name})
+        seen.add(fold(rule.name))
+
+
+def rules_from_options(stored: Any, owner_entry_id: str) -> dict[str, RecipientRule]:
+    """Return the valid rules of an entry's options, by folded name (fail closed).
+
+    An invalid rule is left out (nothing can be shared under it); a name given twice
+    is left out entirely, since which of the two the owner meant is unknown.
+    """
+    if not isinstance(stored, list):
+        return {}
+    rules: dict[str, RecipientRule] = {}
+    duplicates: set[str] = set()
+    for data in stored[:MAX_RECIPIENTS]:
+        if not isinstance(data, Mapping):
+            continue
+        try:
+            rule = rule_from_storage(data, owner_entry_id)
+        except SharingError:
+            continue
+        key = fold(rule.name)
+        if key in rules:
+            duplicates.add(key)
+        rules[key] = rule
+    for key in duplicates:
+        del rules[key]
+    return rules
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:g}"
+
+
+# --- shares ----------------------------------------------------------------------------
+
+
+def new_share_id() -> str:
+    """Return a new, unguessable share id (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def clip_resource(clip_id: str) -> str:
+    """Return the resource name of a clip in a share's URL."""
+    return f"{clip_id}{CLIP_RESOURCE_SUFFIX}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Share:
+    """One share: for one recipient, some resources of one entry, until ``expires``."""
+
+    id: str
+    entry_id: str
+    recipient: str
+    kind: ShareKind
+    resources: tuple[str, ...]
+    created: datetime
+    expires: datetime
+    remote: bool = False
+    max_views: int | None = None
+    views: int = 0
+    revoked: datetime | None = None
+    builtin: bool = False
+    created_by: str | None = None
+
+    @property
+    def clip_ids(self) -> tuple[str, ...]:
+        """Return the clip ids of a clip share."""
+        if self.kind is not ShareKind.CLIPS:
+            return ()
+        return tuple(r.removesuffix(CLIP_RESOURCE_SUFFIX) for r in self.resources)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the share as stored (no token: tokens are never stored)."""
+        return {
+            "id": self.id,
+            "entry_id": self.entry_id,
+            "recipient": self.recipient,
+            "kind": self.kind.value,
+            "resources": list(self.resources),
+            "created": self.created.isoformat(),
+            "expires": self.expires.isoformat(),
+            "remote": self.remote,
+            "max_views": self.max_views,
+            "views": self.views,
+            "revoked": self.revoked.isoformat() if self.revoked else None,
+            "builtin": self.builtin,
+            "created_by": self.created_by,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Share | None:
+        """Return a stored share, or None if the record is not valid."""
+        try:
+            revoked = data.get("revoked")
+            max_views = data.get("max_views")
+            share = cls(
+                id=str(data["id"]),
+                entry_id=str(data["entry_id"]),
+                recipient=str(data["recipient"]),
+                kind=ShareKind(data["kind"]),
+                resources=tuple(str(r) for r in data["resources"]),
+                created=datetime.fromisoformat(data["created"]),
+                expires=datetime.fromisoformat(data["expires"]),
+                remote=bool(data.get("remote", False)),
+                max_views=None if max_views is None else int(max_views),
+                views=int(data.get("views", 0)),
+                revoked=datetime.fromisoformat(revoked) if revoked else None,
+                builtin=bool(data.get("builtin", False)),
+                created_by=data.get("created_by"),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        if (
+            not SHARE_ID_RE.fullmatch(share.id)
+            or share.created.tzinfo is None
+            or share.expires.tzinfo is None
+            or not share.resources
+        ):
+            return None
+        return share
+
+
+def plan_share(
+    rule: RecipientRule | None,
+    *,
+    recipient: str,
+    entry_id: str,
+    kind: ShareKind,
+    clip_ids: Sequence[str] = (),
+    expires_in: timedelta | None = None,
+    max_views: int | None = None,
+    remote: bool = False,
+    now: datetime,
+    builtin: bool = False,
+    created_by: str | None = None,
+) -> Share:
+    """Return a new share for ``recipient`` within its rule, or raise SharingError.
+
+    The expiry defaults to 24 hours or the rule's maximum if that is shorter; the
+    view limit defaults to the rule's.
+    """
+    if rule is None:
+        raise SharingError("unknown_recipient", {"recipient": recipient})
+    name = {"recipient": rule.name}
+    if entry_id not in rule.cameras:
+        raise SharingError("camera_not_allowed", name)
+    if not rule.allows_kind(kind):
+        key = (
+            "clips_not_allowed" if kind is ShareKind.CLIPS else "snapshots_not_allowed"
+        )
+        raise SharingError(key, name)
+    if expires_in is None:
+        expires_in = min(DEFAULT_EXPIRY, rule.max_expiry)
+    if not timedelta(0) < expires_in <= rule.max_expiry:
+        raise SharingError("expiry_too_long", {**name, "max": _hours(rule.max_expiry)})
+    if remote and not rule.remote:
+        raise SharingError("remote_not_allowed", name)
+    if max_views is None:
+        max_views = rule.max_views
+    elif rule.max_views is not None and max_views > rule.max_views:
+        raise SharingError("too_many_views", {**name, "max": str(rule.max_views)})
+    if kind is ShareKind.CLIPS:
+        unique = list(dict.fromkeys(clip_ids))
+        if not unique:
+            raise SharingError("no_clips")
+        if len(unique) > MAX_CLIPS_PER_SHARE:
+            raise SharingError("too_many_clips", {"max": str(MAX_CLIPS_PER_SHARE)})
+        resources = tuple(clip_resource(clip_id) for clip_id in unique)
+    else:
+        resources = (SNAPSHOT_RESOURCE,)
+    now = now.astimezone(UTC).replace(microsecond=0)
+    return Share(
+        id=new_share_id(),
+        entry_id=entry_id,
+        recipient=rule.name,
+        kind=kind,
+        resources=resources,
+        created=now,
+        expires=now + expires_in,
+        remote=remote,
+        max_views=max_views,
+        builtin=builtin,
+        created_by=created_by,
+    )
+
+
+def effective_expiry(share: Share, rule: RecipientRule) -> datetime:
+    """Return when a share ends under its rule as it is now."""
+    return min(share.expires, share.created + rule.max_expiry)
+
+
+def effective_view_limit(share: Share, rule: RecipientRule) -> int | None:
+    """Return the view limit of a share under its rule as it is now."""
+    limits = [n for n in (share.max_views, rule.max_views) if n is not None]
+    return min(limits) if limits else None
+
+
+class Refusal(StrEnum):
+    """Why an access was refused (for the owner's audit, never for the client)."""
+
+    METHOD = "method"
+    QUERY = "query"
+    UNKNOWN_SHARE = "unknown_share"
+    NOT_LOADED = "not_loaded"
+    BAD_TOKEN = "bad_token"  # noqa: S105 - a reason, not a secret
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    NO_RULE = "no_rule"
+    RULE = "rule"
+    RESOURCE = "resource"
+    NOT_LOCAL = "not_local"
+    VIEW_LIMIT = "view_limit"
+    PRIVACY_MODE = "privacy_mode"
+    MISSING = "missing"
+    AUDIT_FAILED = "audit_failed"
+
+
+class ClientOrigin(StrEnum):
+    """Where a request comes from."""
+
+    LOCAL = "local"
+    REMOTE = "remote"
+    CLOUD = "cloud"
+
+
+def check_access(  # noqa: PLR0911 - one return per reason
+    share: Share,
+    rule: RecipientRule | None,
+    *,
+    resource: str,
+    origin: ClientOrigin,
+    now: datetime,
+) -> Refusal | None:
+    """Return why this access must be refused, or None to allow it.
+
+    The rule is the recipient's rule as it is now: a rule that was removed, or
+    narrowed below what the share was made with, narrows or ends the share.
+    """
+    if share.revoked is not None:
+        return Refusal.REVOKED
+    if now >= share.expires:
+        return Refusal.EXPIRED
+    if rule is None:
+        return Refusal.NO_RULE
+    if share.entry_id not in rule.cameras or not rule.allows_kind(share.kind):
+        return Refusal.RULE
+    if now >= effective_expiry(share, rule):
+        return Refusal.EXPIRED
+    if resource not in share.resources:
+        return Refusal.RESOURCE
+    if origin is not ClientOrigin.LOCAL and not (share.remote and rule.remote):
+        return Refusal.NOT_LOCAL
+    limit = effective_view_limit(share, rule)
+    if limit is not None and share.views >= limit:
+        return Refusal.VIEW_LIMIT
+    return None
+
+
+def count_view(share: Share) -> Share:
+    """Return the share with one more view."""
+    return replace(share, views=share.views + 1)
+
+
+def share_state(share: Share, rule: RecipientRule | None, now: datetime) -> str:
+    """Return ``active``, ``revoked``, ``expired``, ``used_up`` or ``no_rule``."""
+    if share.revoked is not None:
+        return "revoked"
+    if rule is None or share.entry_id not in rule.cameras:
+        return "no_rule"
+    if not rule.allows_kind(share.kind):
+        return "no_rule"
+    if now >= effective_expiry(share, rule):
+        return "expired"
+    limit = effective_view_limit(share, rule)
+    if limit is not None and share.views >= limit:
+        return "used_up"
+    return "active"
+
+
+def prunable(shares: Iterable[Share], now: datetime, keep: timedelta) -> list[str]:
+    """Return the ids of shares that ended more than ``keep`` ago."""
+    return [
+        share.id
+        for share in shares
+        if min(share.expires, share.revoked or share.expires) + keep <= now
+    ]
+
+
+# --- links -----------------------------------------------------------------------------
+
+
+def signing_key(secret: str) -> bytes:
+    """Derive the link-signing key from Peephole's per-entry secret.
+
+    A key of its own (HMAC-SHA256 of a fixed context) keeps links apart from any
+    other use of the secret.
+    """
+    return hmac.new(secret.encode(), _KEY_CONTEXT, hashlib.sha256).digest()
+
+
+def audience(entry_id: str) -> str:
+    """Return the audience of an entry's links."""
+    return f"peephole-share:{entry_id}"
+
+
+def mint_token(key: bytes, share: Share, resource: str, *, now: datetime) -> str:
+    """Return a link token for one resource of a share, valid until it expires."""
+    payload = {
+        "iss": TOKEN_ISSUER,
+        "aud": audience(share.entry_id),
+        "sub": share.id,
+        "res": resource,
+        "m": TOKEN_METHOD,
+        "iat": int(now.timestamp()),
+        "exp": int(share.expires.timestamp()),
+    }
+    return jwt.encode(payload, key, algorithm="HS256")
+
+
+def verify_token(
+    token: str,
+    key: bytes,
+    *,
+    entry_id: str,
+    share_id: str,
+    resource: str,
+    method: str,
+) -> bool:
+    """Return True only if ``token`` is ours, unexpired and for exactly this request."""
+    if len(token) > MAX_TOKEN_LENGTH or not _TOKEN_RE.fullmatch(token):
+        return False
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=TOKEN_ALGORITHMS,
+            audience=audience(entry_id),
+            issuer=TOKEN_ISSUER,
+            leeway=0,
+            options={
+                "require": ["exp", "iat", "iss", "aud", "sub", "res", "m"],
+                "verify_signature": True,
+                "verify_exp": True,
+                "verify_iat": True,
+                "verify_aud": True,
+                "verify_iss": True,
+            },
+        )
+    except jwt.PyJWTError:
+        return False
+    ok = True
+    for claim, expected in (("sub", share_id), ("res", resource), ("m", method)):
+        value = claims.get(claim)
+        if not isinstance(value, str):
+            return False
+        ok &= hmac.compare_digest(value.encode(), expected.encode())
+    return ok
+
+
+def token_from_query(raw_query: str) -> str | None:
+    """Return the token of a query string that is exactly ``token=<jwt>``, or None.
+
+    Any other shape (no token, a duplicated or extra parameter, escapes) is refused.
+    """
+    match = _QUERY_RE.fullmatch(raw_query)
+    if match is None or len(match[1]) > MAX_TOKEN_LENGTH:
+        return None
+    return match[1]
+
+
+def fingerprint(token: str) -> str:
+    """Return a short hash prefix of a token: what logs and the audit may show."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+# --- client addresses -------------------------------------------------------------------
+
+LOCAL_NETWORKS: Final = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fd00::/8",
+        "169.254.0.0/16",
+        "fe80::/10",
+    )
+)
+
+
+def classify_client(remote: str | None, *, cloud: bool) -> ClientOrigin:
+    """Classify a client address (as HA's forwarded middleware set it).
+
+    Local: loopback, RFC 1918, fd00::/8 and link-local, IPv4-mapped or not. Not
+    local: everything else, including CGNAT (100.64.0.0/10), addresses that do not
+    parse, and any request relayed by the cloud (which arrives from loopback).
+    """
+    if cloud:
+        return ClientOrigin.CLOUD
+    if not remote:
+        return ClientOrigin.REMOTE
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return ClientOrigin.REMOTE
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if any(address in network for network in LOCAL_NETWORKS):
+        return ClientOrigin.LOCAL
+    return ClientOrigin.REMOTE
+
+
+# --- what a share serves ------------------------------------------------------------------
+
+
+class ClipIndex(Protocol):
+    """Where the files of shared clips are found."""
+
+    def get_clip(self, clip_id: str) -> Path | None:
+        """Return the path of an indexed clip, or None (unknown or invalid id)."""

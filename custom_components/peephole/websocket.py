@@ -1,0 +1,302 @@
+"""Admin-only websocket commands of the privacy zone editor panel.
+
+``peephole/zones/list`` lists the doorbells and their zones; ``snapshot`` returns
+a fresh, unmasked frame of a doorbell's source camera, for the admin who is
+drawing zones on it; ``preview`` validates draft zones exactly as the options
+flow does and returns a fresh frame masked by Peephole's own masker;
+``save`` validates the same way and stores the zones in the entry's options
+(the entry's update listener applies them live).
+
+The unmasked frame only ever exists in this module's local variables and in
+the response to the admin's own connection: it is not stored, cached, logged
+or put into any state or attribute.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+import re
+from typing import Any, Final
+
+from homeassistant.components.camera import async_get_image
+from homeassistant.components.websocket_api import async_register_command
+from homeassistant.components.websocket_api.connection import ActiveConnection
+from homeassistant.components.websocket_api.decorators import (
+    async_response,
+    require_admin,
+    websocket_command,
+)
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.translation import async_get_translations
+import voluptuous as vol
+
+from .config_flow import ZONE_PLACEHOLDERS
+from .const import CONF_CAMERA_ENTITY, CONF_ZONES, DOMAIN, SOURCE_IMAGE_TIMEOUT
+from .doorbell import PeepholeConfigEntry
+from .masking import FrameMasker, MaskError, read_frame_info
+from .zones import (
+    MAX_NAME_LENGTH,
+    MAX_POINTS,
+    MAX_ZONES,
+    MIN_POINTS,
+    Zone,
+    ZoneError,
+    zones_from_storage,
+    zones_to_storage,
+)
+
+TYPE_LIST: Final = "peephole/zones/list"
+TYPE_SNAPSHOT: Final = "peephole/zones/snapshot"
+TYPE_PREVIEW: Final = "peephole/zones/preview"
+TYPE_SAVE: Final = "peephole/zones/save"
+
+ATTR_ENTRY_ID: Final = "entry_id"
+ATTR_ZONES: Final = "zones"
+ATTR_LANGUAGE: Final = "language"
+
+# Error codes that are not zone error keys (those come from zones.ZoneError).
+ERR_ENTRY_NOT_FOUND: Final = "entry_not_found"
+ERR_ENTRY_NOT_LOADED: Final = "entry_not_loaded"
+ERR_PRIVACY_MODE: Final = "zone_editor_privacy_mode"
+ERR_SOURCE_IMAGE: Final = "source_image_failed"
+ERR_FRAME_DROPPED: Final = "frame_dropped"
+
+_PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
+
+_ENTRY_SCHEMA: Final[dict[str | vol.Marker, Any]] = {
+    vol.Required(ATTR_ENTRY_ID): str,
+    vol.Optional(ATTR_LANGUAGE): str,
+}
+# Zones are checked by zones_from_storage, so that every mistake gets the
+# options flow's error key instead of a generic "invalid_format".
+_ZONES_SCHEMA: Final[dict[str | vol.Marker, Any]] = {
+    **_ENTRY_SCHEMA,
+    vol.Required(ATTR_ZONES): vol.All(list, vol.Length(max=MAX_ZONES * 4)),
+}
+
+
+class _EditorError(Exception):
+    """A translated error for the editor: ``code`` is the translation key."""
+
+    def __init__(
+        self, code: str, category: str, placeholders: Mapping[str, str]
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.category = category
+        self.placeholders = dict(placeholders)
+
+    @classmethod
+    def from_zone_error(cls, err: ZoneError) -> _EditorError:
+        return cls(err.key, "options", {**ZONE_PLACEHOLDERS, **err.placeholders})
+
+
+@callback
+def async_setup_websocket(hass: HomeAssistant) -> None:
+    """Register the zone editor's websocket commands (once, in async_setup)."""
+    async_register_command(hass, ws_list_zones)
+    async_register_command(hass, ws_snapshot)
+    async_register_command(hass, ws_preview)
+    async_register_command(hass, ws_save_zones)
+
+
+async def _async_send_error(
+    hass: HomeAssistant,
+    connection: ActiveConnection,
+    msg: dict[str, Any],
+    err: _EditorError,
+) -> None:
+    """Send ``err`` with the same text the options flow (or an action) shows."""
+    language = msg.get(ATTR_LANGUAGE) or hass.config.language
+    translations = await async_get_translations(hass, language, err.category, {DOMAIN})
+    if err.category == "options":
+        key = f"component.{DOMAIN}.options.error.{err.code}"
+    else:
+        key = f"component.{DOMAIN}.exceptions.{err.code}.message"
+    text = translations.get(key, err.code)
+    message = _PLACEHOLDER.sub(
+        lambda match: err.placeholders.get(match[1], match[0]), text
+    )
+    connection.send_error(msg["id"], err.code, message)
+
+
+def _get_entry(
+    hass: HomeAssistant, entry_id: str, *, loaded: bool
+) -> PeepholeConfigEntry:
+    """Return the Peephole entry ``entry_id`` (loaded, when asked). Raises _EditorError."""
+    entry: PeepholeConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise _EditorError(ERR_ENTRY_NOT_FOUND, "exceptions", {"entry_id": entry_id})
+    if loaded and entry.state is not ConfigEntryState.LOADED:
+        raise _EditorError(ERR_ENTRY_NOT_LOADED, "exceptions", {"name": entry.title})
+    return entry
+
+
+def _draft_zones(raw: list[Any]) -> tuple[Zone, ...]:
+    """Validate draft zones like the options flow does (names are stripped).
+
+    Raises _EditorError with the zone error key.
+    """
+    cleaned = [
+        {**item, "name": item["name"].strip()}
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+        else item
+        for item in raw
+    ]
+    try:
+        return zones_from_storage(cleaned)
+    except ZoneError as err:
+        raise _EditorError.from_zone_error(err) from err
+
+
+async def _async_source_frame(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bytes:
+    """Return a fresh frame of the entry's source camera (unmasked: never keep it).
+
+    Refused while privacy mode is on. Raises _EditorError.
+    """
+    if entry.runtime_data.privacy_mode:
+        raise _EditorError(ERR_PRIVACY_MODE, "exceptions", {"name": entry.title})
+    camera = entry.data[CONF_CAMERA_ENTITY]
+    try:
+        image = await async_get_image(hass, camera, timeout=SOURCE_IMAGE_TIMEOUT)
+    except HomeAssistantError as err:
+        raise _EditorError(
+            ERR_SOURCE_IMAGE, "exceptions", {"entity_id": camera}
+        ) from err
+    return image.content
+
+
+def _image_response(jpeg: bytes) -> dict[str, Any]:
+    """Describe a JPEG frame for the editor (blocking: run in the executor).
+
+    Raises MaskError for a frame that is not a valid JPEG.
+    """
+    info = read_frame_info(jpeg)
+    return {
+        "content_type": "image/jpeg",
+        "width": info.width,
+        "height": info.height,
+        "image": base64.b64encode(jpeg).decode("ascii"),
+    }
+
+
+def _mask_frame(zones: tuple[Zone, ...], jpeg: bytes) -> dict[str, Any]:
+    """Mask ``jpeg`` with ``zones`` and describe it (blocking). Raises MaskError."""
+    return _image_response(FrameMasker(zones).mask(jpeg))
+
+
+@require_admin
+@websocket_command({vol.Required("type"): TYPE_LIST})
+@callback
+def ws_list_zones(
+    hass: HomeAssistant,
+    connection: ActiveConnection,
+    msg: dict[str, Any],
+) -> None:
+    """List every Peephole doorbell with its stored zones."""
+    entries: list[dict[str, Any]] = []
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        loaded = entry.state is ConfigEntryState.LOADED
+        peephole = entry.runtime_data if loaded else None
+        entries.append(
+            {
+                "entry_id": entry.entry_id,
+                "title": entry.title,
+                "state": entry.state.value,
+                "loaded": loaded,
+                "privacy_mode": bool(peephole and peephole.privacy_mode),
+                "camera_entity_id": peephole.masked_camera_entity_id
+                if peephole
+                else None,
+                "zones": list(entry.options.get(CONF_ZONES, [])),
+            }
+        )
+    connection.send_result(
+        msg["id"],
+        {
+            "entries": entries,
+            "limits": {
+                "min_points": MIN_POINTS,
+                "max_points": MAX_POINTS,
+                "max_zones": MAX_ZONES,
+                "max_name_length": MAX_NAME_LENGTH,
+            },
+        },
+    )
+
+
+@require_admin
+@websocket_command({vol.Required("type"): TYPE_SNAPSHOT, **_ENTRY_SCHEMA})
+@async_response
+async def ws_snapshot(
+    hass: HomeAssistant,
+    connection: ActiveConnection,
+    msg: dict[str, Any],
+) -> None:
+    """Send a fresh, UNMASKED frame of the source camera, only to draw zones on."""
+    try:
+        entry = _get_entry(hass, msg[ATTR_ENTRY_ID], loaded=True)
+        frame = await _async_source_frame(hass, entry)
+        try:
+            result = await hass.async_add_executor_job(_image_response, frame)
+        except MaskError as err:
+            raise _EditorError(
+                ERR_FRAME_DROPPED, "exceptions", {"reason": err.reason}
+            ) from err
+    except _EditorError as err:
+        await _async_send_error(hass, connection, msg, err)
+        return
+    connection.send_result(msg["id"], result)
+
+
+@require_admin
+@websocket_command({vol.Required("type"): TYPE_PREVIEW, **_ZONES_SCHEMA})
+@async_response
+async def ws_preview(
+    hass: HomeAssistant,
+    connection: ActiveConnection,
+    msg: dict[str, Any],
+) -> None:
+    """Send a fresh frame masked with draft zones, exactly as Peephole would mask it."""
+    try:
+        zones = _draft_zones(msg[ATTR_ZONES])
+        entry = _get_entry(hass, msg[ATTR_ENTRY_ID], loaded=True)
+        frame = await _async_source_frame(hass, entry)
+        try:
+            result = await hass.async_add_executor_job(_mask_frame, zones, frame)
+        except MaskError as err:
+            raise _EditorError(
+                ERR_FRAME_DROPPED, "exceptions", {"reason": err.reason}
+            ) from err
+    except _EditorError as err:
+        await _async_send_error(hass, connection, msg, err)
+        return
+    connection.send_result(msg["id"], result)
+
+
+@require_admin
+@websocket_command({vol.Required("type"): TYPE_SAVE, **_ZONES_SCHEMA})
+@async_response
+async def ws_save_zones(
+    hass: HomeAssistant,
+    connection: ActiveConnection,
+    msg: dict[str, Any],
+) -> None:
+    """Validate and store zones in the entry's options (applied live)."""
+    try:
+        entry = _get_entry(hass, msg[ATTR_ENTRY_ID], loaded=False)
+        zones = _draft_zones(msg[ATTR_ZONES])
+    except _EditorError as err:
+        await _async_send_error(hass, connection, msg, err)
+        return
+    stored = zones_to_storage(zones)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_ZONES: stored}
+    )
+    if entry.state is ConfigEntryState.SETUP_ERROR:
+        # Invalid stored zones keep an entry from starting; valid ones fix it.
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+    connection.send_result(msg["id"], {"zones": stored})

@@ -1,0 +1,237 @@
+// Draw a privacy zone in the Peephole panel, in Debian's headless Chromium.
+// Usage: node zones.mjs DEMO_JSON SCREENSHOT_DIR
+// DEMO_JSON is the demo's state file ({url, username, password, control}).
+// Exits non-zero (with a message) on the first failed check.
+import { readFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [demoJson, shots] = process.argv.slice(2);
+const demo = JSON.parse(readFileSync(demoJson, "utf8"));
+mkdirSync(shots, { recursive: true });
+
+function check(condition, message) {
+  if (!condition) {
+    throw new Error(`check failed: ${message}`);
+  }
+  console.log(`ok - ${message}`);
+}
+
+// The new zone: a box on the porch, below the street zone the demo set up
+// (normalized image coordinates, clicked in this order).
+const DOOR = [[0.62, 0.66], [0.92, 0.66], [0.92, 0.94], [0.62, 0.94]];
+const PROBE = [0.77, 0.8]; // inside DOOR, away from its block-rounded edges
+
+// In the page: fetch a camera image with the logged-in user's token and
+// return statistics of the pixels around (x, y) (normalized).
+async function patchStats(page, source, [x, y]) {
+  return page.evaluate(
+    async ([src, px, py]) => {
+      let blob;
+      if (src.startsWith("data:")) {
+        blob = await (await fetch(src)).blob();
+      } else {
+        const hass = document.querySelector("home-assistant").hass;
+        const response = await fetch(`${src}?t=${Date.now()}`, {
+          headers: { Authorization: `Bearer ${hass.auth.data.access_token}` },
+          cache: "no-store",
+        });
+        if (!response.ok) {
+          return { error: response.status };
+        }
+        blob = await response.blob();
+      }
+      const bitmap = await createImageBitmap(blob);
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext("2d");
+      context.drawImage(bitmap, 0, 0);
+      const size = 12;
+      const { data } = context.getImageData(
+        Math.floor(bitmap.width * px) - size / 2, Math.floor(bitmap.height * py) - size / 2,
+        size, size,
+      );
+      let sum = 0;
+      let sumSq = 0;
+      let maxDiff = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        for (let c = 0; c < 3; c += 1) {
+          sum += data[i + c];
+          sumSq += data[i + c] * data[i + c];
+          maxDiff = Math.max(maxDiff, Math.abs(data[i + c] - 128));
+        }
+      }
+      const n = (data.length / 4) * 3;
+      const mean = sum / n;
+      return { mean, std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)), maxDiff };
+    },
+    [source, x, y],
+  );
+}
+
+const isGrey = (s) => s && s.maxDiff <= 4;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30000);
+  const pageErrors = [];
+  page.on("pageerror", (err) => pageErrors.push(String(err)));
+
+  await page.goto(demo.url);
+  await page.locator('input[name="username"]').fill(demo.username);
+  await page.locator('input[name="password"]').fill(demo.password);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/lovelace/);
+  check(true, "logged in as the demo user");
+
+  // The panel is in the sidebar, for this administrator.
+  await page.locator('a[href="/peephole-zones"]').first().waitFor({ state: "attached" });
+  check(true, "the sidebar lists the Privacy zones panel");
+  await page.goto(`${demo.url}/peephole-zones`);
+  const editor = page.locator("peephole-zone-editor");
+  await editor.waitFor({ state: "attached" });
+  const image = editor.locator("#image");
+  await page.waitForFunction(() => {
+    const el = document.querySelector("home-assistant");
+    const find = (root) => {
+      for (const node of root.querySelectorAll("*")) {
+        if (node.tagName === "PEEPHOLE-ZONE-EDITOR") return node;
+        if (node.shadowRoot) {
+          const found = find(node.shadowRoot);
+          if (found) return found;
+        }
+      }
+      return null;
+    };
+    const panel = find(el.shadowRoot);
+    const img = panel && panel.shadowRoot.getElementById("image");
+    window.__editor = panel;
+    return img && !img.hidden && img.complete && img.naturalWidth > 0;
+  });
+  check(true, "the editor shows a fresh snapshot");
+  const names = await editor.locator("li input.name").evaluateAll((els) => els.map((e) => e.value));
+  check(names.includes("Street"), `the demo's Street zone is listed (${names.join(", ")})`);
+  const polygons = await editor.locator("svg.overlay polygon").count();
+  check(polygons === 1, "the Street zone is drawn on the snapshot");
+  // The editor's snapshot is the unmasked source: the street is not grey in it.
+  const snapshotSrc = await image.getAttribute("src");
+  check(snapshotSrc.startsWith("data:image/jpeg;base64,"), "the snapshot is an in-memory JPEG (no URL)");
+
+  // Before: the porch is not masked on the live camera.
+  const before = await patchStats(page, "/api/camera_proxy/camera.front_door", PROBE);
+  check(before && !before.error && !isGrey(before), `the porch is visible before (${JSON.stringify(before)})`);
+
+  // Draw a new zone with the mouse: add it, click its corners, name it.
+  await editor.locator("#add").click();
+  const box = await editor.locator("svg.overlay").boundingBox();
+  for (const [x, y] of DOOR) {
+    await page.mouse.click(box.x + x * box.width, box.y + y * box.height);
+  }
+  const count = await editor.locator("li.selected .count").textContent();
+  check(count.trim() === "4 corners", `four corners were clicked (${count.trim()})`);
+  // Drag the last corner a little further down and back (pointer events).
+  const [lx, ly] = DOOR[3];
+  await page.mouse.move(box.x + lx * box.width, box.y + ly * box.height);
+  await page.mouse.down();
+  await page.mouse.move(box.x + (lx - 0.02) * box.width, box.y + (ly + 0.02) * box.height, { steps: 5 });
+  await page.mouse.up();
+  const name = editor.locator("li.selected input.name");
+  await name.fill("Front step");
+  check(await editor.locator("svg.overlay polygon").count() === 2, "the new zone is drawn");
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(shots, "zone-editor.png") });
+
+  // Preview: the integration masks a fresh frame with the draft zones.
+  await editor.locator("#preview").click();
+  await page.waitForFunction(() => {
+    const img = window.__editor.shadowRoot.getElementById("image");
+    return window.__editor.shadowRoot.getElementById("preview").getAttribute("aria-pressed") === "true"
+      && img.complete && img.naturalWidth > 0;
+  });
+  const previewStats = await patchStats(page, await image.getAttribute("src"), PROBE);
+  check(isGrey(previewStats), `the preview masks the new zone (${JSON.stringify(previewStats)})`);
+  const streetPreview = await patchStats(page, await image.getAttribute("src"), [0.5, 0.2]);
+  check(isGrey(streetPreview), "the preview masks the street");
+  await page.screenshot({ path: join(shots, "zone-editor-preview.png") });
+
+  // Save, then the live camera is masked there.
+  await editor.locator("#save").click();
+  await editor.locator("#message.ok").waitFor();
+  check(true, `saved (${(await editor.locator("#message").textContent()).trim()})`);
+  let after = null;
+  for (let i = 0; i < 20 && !isGrey(after); i += 1) {
+    after = await patchStats(page, "/api/camera_proxy/camera.front_door", PROBE);
+    if (!isGrey(after)) await page.waitForTimeout(500);
+  }
+  check(isGrey(after), `the live camera is masked in the new zone (${JSON.stringify(after)})`);
+  const zones = await page.evaluate(async () => {
+    const hass = document.querySelector("home-assistant").hass;
+    return (await hass.callWS({ type: "peephole/zones/list" })).entries[0].zones;
+  });
+  check(
+    zones.map((z) => z.name).join(",") === "Street,Front step",
+    `the entry's options hold both zones (${zones.map((z) => z.name).join(", ")})`,
+  );
+  const attributes = await page.evaluate(
+    () => document.querySelector("home-assistant").hass.states["camera.front_door"].attributes.zones,
+  );
+  check(attributes && attributes["Front step"] === true, "the camera's zones attribute shows the new zone");
+
+  // An invalid zone gets the options flow's translated error, and nothing is saved.
+  await editor.locator("#add").click();
+  for (const [x, y] of [[0.1, 0.7], [0.3, 0.7], [0.2, 0.9]]) {
+    await page.mouse.click(box.x + x * box.width, box.y + y * box.height);
+  }
+  await editor.locator("li.selected input.name").fill("street");
+  await editor.locator("#save").click();
+  await editor.locator("#message.error").waitFor();
+  const message = (await editor.locator("#message").textContent()).trim();
+  check(message === "There is already a zone called street.", `a duplicate name is refused: ${message}`);
+  await editor.locator("#discard").click();
+
+  check(pageErrors.length === 0, `no errors in the page (${pageErrors.join("; ")})`);
+
+  // A phone in the dark: one column, the dark theme, corners placed by tapping.
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, colorScheme: "dark",
+  });
+  const mobile = await phone.newPage();
+  mobile.setDefaultTimeout(30000);
+  mobile.on("pageerror", (err) => pageErrors.push(String(err)));
+  await mobile.goto(demo.url);
+  await mobile.locator('input[name="username"]').fill(demo.username);
+  await mobile.locator('input[name="password"]').fill(demo.password);
+  await mobile.keyboard.press("Enter");
+  await mobile.waitForURL(/\/lovelace/);
+  await mobile.goto(`${demo.url}/peephole-zones`);
+  const small = mobile.locator("peephole-zone-editor");
+  await small.locator("#image").waitFor({ state: "visible" });
+  await small.locator("#add").tap();
+  const area = await small.locator("svg.overlay").boundingBox();
+  for (const [x, y] of [[0.1, 0.7], [0.3, 0.7], [0.2, 0.9]]) {
+    await mobile.touchscreen.tap(area.x + x * area.width, area.y + y * area.height);
+  }
+  const tapped = (await small.locator("li.selected .count").textContent()).trim();
+  check(tapped === "3 corners", `three corners were tapped on a phone (${tapped})`);
+  const columns = await small.evaluate(
+    (el) => getComputedStyle(el.shadowRoot.querySelector(".content")).gridTemplateColumns.split(" ").length,
+  );
+  check(columns === 1, "the phone layout has one column");
+  const background = await small.evaluate(
+    (el) => getComputedStyle(el.shadowRoot.querySelector(".card")).backgroundColor,
+  );
+  check(background !== "rgb(255, 255, 255)", `the dark theme applies (card ${background})`);
+  await mobile.waitForTimeout(500);
+  await mobile.screenshot({ path: join(shots, "zone-editor-phone-dark.png"), fullPage: true });
+  await phone.close();
+  check(pageErrors.length === 0, `no errors in the pages (${pageErrors.join("; ")})`);
+} finally {
+  await browser.close();
+}

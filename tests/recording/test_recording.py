@@ -1,0 +1,308 @@
+"""Clip recording end to end: real HA, real ffmpeg, a camera that draws its clock."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+import signal
+import time
+from typing import Any
+
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+
+from custom_components.peephole.clips import Clip
+from custom_components.peephole.const import (
+    CONF_MIN_FREE_MB,
+    DOMAIN,
+    EVENT_CLIP_SAVED,
+    EVENT_CLIP_STARTED,
+)
+from tests.conftest import MOTION, RING_EVENT
+
+from .conftest import (
+    FPS,
+    assert_masked,
+    clock_ticks,
+    decode_clip,
+    read_clock,
+    wait_for,
+)
+
+RECORDING = "binary_sensor.front_door_recording"
+CLIPS = "sensor.front_door_clips"
+STORAGE = "sensor.front_door_clip_storage_used"
+LAST = "sensor.front_door_last_clip"
+
+
+def _ring(hass: HomeAssistant) -> None:
+    hass.states.async_set(
+        RING_EVENT,
+        dt_util.utcnow().isoformat(timespec="milliseconds"),
+        {"event_type": "ring", "event_types": ["ring"]},
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _fill_disk(path: Path, leave: int) -> None:
+    """Fill the file system, then free ``leave`` bytes."""
+    with path.open("wb", buffering=0) as file:
+        try:
+            while True:
+                file.write(os.urandom(4096))
+        except OSError:
+            pass
+    size = path.stat().st_size
+    os.truncate(path, max(size - leave, 0))
+
+
+async def _fill_buffer(entry: MockConfigEntry, seconds: float = 1.0) -> None:
+    recorder = entry.runtime_data.recorder
+    await wait_for(
+        None,  # type: ignore[arg-type]
+        lambda: len(recorder.buffer) >= seconds * FPS,
+    )
+
+
+async def test_ring_records_one_masked_clip_with_pre_roll(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    recorder = init_integration.runtime_data.recorder
+    started = async_capture_events(hass, EVENT_CLIP_STARTED)
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await _fill_buffer(init_integration)
+    assert hass.states.get(RECORDING).state == STATE_OFF
+    ring_time = time.time()
+    _ring(hass)
+    await wait_for(hass, lambda: started)
+    assert hass.states.get(RECORDING).state == STATE_ON
+    await asyncio.sleep(0.5)
+    _ring(hass)  # extends the clip instead of starting a second one
+    await wait_for(hass, lambda: saved)
+    await hass.async_block_till_done()
+    assert len(started) == len(saved) == 1
+    data = saved[0].data
+    assert data["trigger"] == "ring"
+    assert data["entry_id"] == init_integration.entry_id
+    assert data["camera_entity_id"] == "camera.front_door"
+    assert data["incomplete"] is False
+    clip = recorder.store.get(data["clip_id"])
+    assert clip is not None
+    # Pre-roll (1 s) + 0.5 s + post-roll (1 s) after the second ring.
+    assert 2.2 <= clip.duration <= 3.4
+    frames = decode_clip(recorder.store.clip_path(clip))
+    assert_masked(frames)
+    first = read_clock(frames[0])
+    # The first frame is from about one pre-roll before the ring.
+    assert abs(first - clock_ticks(ring_time - 1.0)) <= 3
+    clocks = [read_clock(frame) for frame in frames]
+    assert clocks == sorted(clocks)
+    # The thumbnail is the masked frame at the ring.
+    assert clip.thumbnail
+    assert recorder.store.thumbnail_path(clip).read_bytes()[:2] == b"\xff\xd8"
+    assert hass.states.get(RECORDING).state == STATE_OFF
+    assert hass.states.get(CLIPS).state == "1"
+    assert int(float(hass.states.get(STORAGE).state) * 1e6) > 0
+    assert hass.states.get(LAST).state == clip.start.isoformat(timespec="seconds")
+    # No unmasked or temporary file anywhere.
+    names = sorted(p.name for p in recorder.store.directory.iterdir())
+    assert names == [f"{clip.id}.jpg", f"{clip.id}.mp4"]
+
+
+async def test_motion_and_action_trigger_privacy_records_nothing(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    recorder = init_integration.runtime_data.recorder
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await _fill_buffer(init_integration)
+    hass.states.async_set(MOTION, STATE_ON)
+    await wait_for(hass, lambda: saved)
+    assert saved[0].data["trigger"] == "motion"
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {ATTR_ENTITY_ID: "switch.front_door_privacy_mode"},
+        blocking=True,
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "record_clip",
+            {"config_entry_id": init_integration.entry_id},
+            blocking=True,
+        )
+    assert err.value.translation_key == "privacy_mode_on"
+    _ring(hass)
+    await asyncio.sleep(0.5)
+    assert not recorder.recording
+    assert len(recorder.buffer) == 0
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {ATTR_ENTITY_ID: "switch.front_door_privacy_mode"},
+        blocking=True,
+    )
+    await _fill_buffer(init_integration, 0.4)
+    await hass.services.async_call(
+        DOMAIN,
+        "record_clip",
+        {"config_entry_id": init_integration.entry_id, "duration": 1},
+        blocking=True,
+    )
+    await wait_for(hass, lambda: len(saved) == 2)
+    assert saved[1].data["trigger"] == "action"
+    assert len(recorder.store.clips) == 2
+
+
+async def test_max_length_caps_extensions(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await _fill_buffer(init_integration)
+    for _ in range(6):
+        _ring(hass)
+        await asyncio.sleep(0.6)
+    await wait_for(hass, lambda: saved)
+    # max_clip_length is 4 s: one clip, capped.
+    assert len(saved) == 1
+    assert saved[0].data["duration"] <= 4.3
+
+
+async def test_ffmpeg_killed_mid_recording_keeps_a_playable_clip(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    recorder = init_integration.runtime_data.recorder
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await _fill_buffer(init_integration)
+    await hass.services.async_call(
+        DOMAIN,
+        "record_clip",
+        {"config_entry_id": init_integration.entry_id, "duration": 30},
+        blocking=True,
+    )
+    await wait_for(hass, lambda: recorder.session and recorder.session.encoder)
+    await asyncio.sleep(2.5)
+    os.kill(recorder.session.encoder.pid, signal.SIGKILL)
+    await wait_for(hass, lambda: saved)
+    assert saved[0].data["incomplete"] is True
+    clip = recorder.store.get(saved[0].data["clip_id"])
+    assert clip.incomplete
+    assert clip.duration >= 1
+    assert_masked(decode_clip(recorder.store.clip_path(clip)))
+    assert not list(recorder.store.directory.glob("*.partial.mp4"))
+
+
+async def test_restart_mid_recording_reconciles(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Unload kills ffmpeg (as a crash would); start-up indexes what plays."""
+    recorder = init_integration.runtime_data.recorder
+    directory = recorder.store.directory
+    await _fill_buffer(init_integration)
+    await hass.services.async_call(
+        DOMAIN,
+        "record_clip",
+        {"config_entry_id": init_integration.entry_id, "duration": 30},
+        blocking=True,
+    )
+    await wait_for(hass, lambda: recorder.session and recorder.session.encoder)
+    await asyncio.sleep(2.5)
+    pid = recorder.session.encoder.pid
+    clip_id = recorder.session.clip_id
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    await wait_for(hass, lambda: not _alive(pid))
+    assert (directory / f"{clip_id}.partial.mp4").exists()
+    # Garbage from a crash: an unplayable partial, a temp file, a lost index entry.
+    (directory / "20240101T000000-00000000.partial.mp4").write_bytes(b"\0" * 100)
+    (directory / "20240101T000000-00000001.jpg.tmp").write_bytes(b"x")
+    (directory / "notes.txt").write_text("not ours")
+    ghost = Clip(
+        id="20240101T000000-0000000f",
+        start=dt_util.utcnow(),
+        duration=3,
+        size=10,
+        trigger="ring",
+    )
+    await recorder.store.async_add(ghost)
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    store = init_integration.runtime_data.recorder.store
+    assert list(store.clips) == [clip_id]
+    assert store.clips[clip_id].incomplete
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [f"{clip_id}.mp4", f"{clip_id}.jpg", "notes.txt"]
+    )
+    assert_masked(decode_clip(store.clip_path(store.clips[clip_id])))
+
+
+@pytest.mark.parametrize("recording_options_extra", [{CONF_MIN_FREE_MB: 10**7}])
+async def test_no_room_raises_a_repair_issue(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    recording_options_extra: dict[str, Any],
+) -> None:
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={**init_integration.options, **recording_options_extra},
+    )
+    await hass.async_block_till_done()
+    recorder = init_integration.runtime_data.recorder
+    _ring(hass)
+    issue_id = f"disk_full_{init_integration.entry_id}"
+    await wait_for(hass, lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id))
+    await hass.async_block_till_done()
+    assert not recorder.recording
+    assert not recorder.store.clips
+
+
+async def test_full_disk_stops_cleanly(
+    hass: HomeAssistant, init_integration: MockConfigEntry, clips_dir: Path
+) -> None:
+    """A real full disk (a 256 kB tmpfs) mid-recording: issue raised, index intact."""
+    recorder = init_integration.runtime_data.recorder
+    directory = recorder.store.directory
+    directory.mkdir(parents=True, exist_ok=True)
+    if os.system(f"mount -t tmpfs -o size=256k tmpfs {directory}") != 0:  # noqa: S605, ASYNC221
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+        _fill_disk(directory / "filler", leave=4096)
+        await _fill_buffer(init_integration)
+        await hass.services.async_call(
+            DOMAIN,
+            "record_clip",
+            {"config_entry_id": init_integration.entry_id, "duration": 4},
+            blocking=True,
+        )
+        issue_id = f"disk_full_{init_integration.entry_id}"
+        await wait_for(
+            hass, lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id), 30
+        )
+        await wait_for(hass, lambda: not recorder.recording)
+        await hass.async_block_till_done()
+        for clip in recorder.store.clips.values():
+            assert saved
+            assert clip.incomplete
+            decode_clip(recorder.store.clip_path(clip))
+        assert not list(directory.glob("*.partial.mp4"))
+    finally:
+        await hass.config_entries.async_unload(init_integration.entry_id)
+        await hass.async_block_till_done()
+        os.system(f"umount {directory}")  # noqa: S605, ASYNC221

@@ -1,0 +1,166 @@
+"""The recording building blocks on their own: buffer, encoder, probe, clip store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+import shutil
+
+from homeassistant.core import HomeAssistant
+import pytest
+
+from custom_components.peephole.buffer import Frame, FrameBuffer
+from custom_components.peephole.clips import (
+    Clip,
+    ClipStore,
+    clip_id_time,
+    is_clip_id,
+    new_clip_id,
+    scan,
+    write_atomic,
+)
+from custom_components.peephole.recorder import ClipEncoder, EncoderError, async_probe
+
+from .conftest import clock_frame
+
+FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+
+
+def test_buffer_bounds_and_order() -> None:
+    with pytest.raises(ValueError, match="duration"):
+        FrameBuffer(-1, 10)
+    with pytest.raises(ValueError, match="max_bytes"):
+        FrameBuffer(1, 0)
+    buffer = FrameBuffer(duration=1.0, max_bytes=10)
+    assert buffer.latest is None
+    buffer.add(Frame(time=1.0, data=b"aaaa"))
+    buffer.add(Frame(time=0.5, data=b"old"))  # older than the newest: ignored
+    assert [f.data for f in buffer] == [b"aaaa"]
+    buffer.add(Frame(time=1.2, data=b"bbbb"))
+    buffer.add(Frame(time=1.4, data=b"cccc"))  # 12 bytes > 10: the oldest goes
+    assert [f.data for f in buffer] == [b"bbbb", b"cccc"]
+    assert buffer.nbytes == 8
+    buffer.add(Frame(time=3.0, data=b"dd"))  # 1 s window: older frames go
+    assert [f.data for f in buffer] == [b"dd"]
+    buffer.add(Frame(time=3.1, data=b"x" * 11))  # a single frame over the cap
+    assert len(buffer) == 0
+    assert buffer.nbytes == 0
+    assert buffer.latest is None
+
+
+def test_clip_ids() -> None:
+    start = datetime(2026, 11, 27, 7, 30, 5, tzinfo=UTC)
+    clip_id = new_clip_id(start)
+    assert is_clip_id(clip_id)
+    assert clip_id_time(clip_id) == start
+    for bad in ("../x", "20261127T073005-zzzzzzzz", "", None, 5, "a" * 300):
+        assert not is_clip_id(bad)
+    with pytest.raises(ValueError, match="not a clip id"):
+        clip_id_time("../../etc/passwd")
+    assert Clip.from_dict({"id": "nope"}) is None
+    assert Clip.from_dict({"id": clip_id, "start": "not a date"}) is None
+
+
+def test_scan_and_atomic_write(tmp_path: Path) -> None:
+    assert scan(tmp_path / "missing").final == {}
+    clip_id = new_clip_id(datetime.now(UTC))
+    (tmp_path / f"{clip_id}.mp4").write_bytes(b"1234")
+    (tmp_path / f"{clip_id}.partial.mp4").write_bytes(b"")
+    (tmp_path / f"{clip_id}.jpg").write_bytes(b"j")
+    (tmp_path / "x.jpg.tmp").write_bytes(b"t")
+    (tmp_path / "notes.txt").write_bytes(b"n")
+    (tmp_path / "dir.mp4").mkdir()
+    (tmp_path / f"{new_clip_id(datetime.now(UTC))}.mp4").symlink_to("/etc/hostname")
+    found = scan(tmp_path)
+    assert found.final == {clip_id: 4}
+    assert found.partial == [clip_id]
+    assert found.thumbnails == {clip_id}
+    assert found.garbage == [tmp_path / "x.jpg.tmp"]
+    target = tmp_path / "out.jpg"
+    write_atomic(target, b"data")
+    assert target.read_bytes() == b"data"
+    with pytest.raises(FileNotFoundError):
+        write_atomic(tmp_path / "no-such-dir" / "out.jpg", b"data")
+    assert not list((tmp_path / "dir.mp4").iterdir())
+
+
+async def test_encoder_grid_gaps_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "clip.partial.mp4"
+    encoder = ClipEncoder(FFMPEG, path, fps=5, start=100.0, timeout=10)
+    with pytest.raises(EncoderError):
+        await encoder.async_write(Frame(time=100.0, data=clock_frame(100.0)))
+    with pytest.raises(EncoderError):
+        await encoder.async_finish()
+    await encoder.async_start()
+    assert encoder.pid is not None
+    await encoder.async_write(Frame(time=99.0, data=clock_frame(99.0)))  # before start
+    await encoder.async_write(Frame(time=100.0, data=clock_frame(100.0)))
+    await encoder.async_write(Frame(time=100.05, data=clock_frame(100.05)))  # same slot
+    await encoder.async_write(Frame(time=100.8, data=clock_frame(100.8)))  # fills 3
+    assert encoder.frames_written == 5
+    await encoder.async_write(Frame(time=200.0, data=clock_frame(200.0)))  # a stall
+    assert encoder.frames_written == 6
+    await encoder.async_finish()
+    duration = await async_probe(FFMPEG, path, 30)
+    assert duration is not None
+    assert duration == pytest.approx(6 / 5, abs=0.25)
+
+
+async def test_encoder_reports_ffmpeg_errors(tmp_path: Path) -> None:
+    # ffmpeg cannot create the output: it exits with an error we can read.
+    encoder = ClipEncoder(
+        FFMPEG, tmp_path / "missing" / "c.mp4", fps=5, start=0, timeout=10
+    )
+    await encoder.async_start()
+    with pytest.raises(EncoderError) as err:
+        await _feed_and_finish(encoder, 50)
+    assert not err.value.disk_full
+    # A killed encoder refuses frames.
+    killed = ClipEncoder(FFMPEG, tmp_path / "k.mp4", fps=5, start=0, timeout=10)
+    await killed.async_start()
+    killed.kill()
+    with pytest.raises(EncoderError):
+        await _feed_and_finish(killed, 200)
+    killed.kill()  # twice is harmless
+
+
+async def _feed_and_finish(encoder: ClipEncoder, frames: int) -> None:
+    for n in range(frames):
+        await encoder.async_write(Frame(time=n / 5, data=clock_frame(n / 5)))
+    await encoder.async_finish()
+
+
+async def test_probe_refuses_what_does_not_play(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"\x00" * 1000)
+    assert await async_probe(FFMPEG, garbage, 30) is None
+    assert await async_probe(str(tmp_path / "no-ffmpeg"), garbage, 30) is None
+
+
+async def test_reconcile_drops_and_recovers(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    store = ClipStore(hass, "entry")
+    store.directory = tmp_path
+    await store.async_load()
+    now = datetime.now(UTC).replace(microsecond=0)
+    gone, empty, orphan, broken = (
+        new_clip_id(now - timedelta(minutes=m)) for m in (1, 2, 3, 4)
+    )
+    for clip_id in (gone, empty):
+        store.clips[clip_id] = Clip(
+            id=clip_id, start=clip_id_time(clip_id), duration=1, size=10, trigger="ring"
+        )
+    (tmp_path / f"{empty}.mp4").write_bytes(b"")
+    (tmp_path / f"{orphan}.mp4").write_bytes(b"complete")
+    (tmp_path / f"{broken}.mp4").write_bytes(b"broken")
+
+    async def probe(path: Path) -> float | None:
+        return 2.0 if path.name.startswith(orphan) else None
+
+    await store.async_reconcile(probe)
+    assert set(store.clips) == {orphan}
+    assert store.clips[orphan].duration == 2.0
+    assert store.clips[orphan].trigger == "unknown"
+    with pytest.raises(ValueError, match="not a clip id"):
+        store.partial_path("../x")

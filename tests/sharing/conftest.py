@@ -1,0 +1,101 @@
+"""Fixtures for sharing: a recording entry with recipients, on HA's real HTTP server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.peephole.clips import Clip, new_clip_id
+from custom_components.peephole.const import (
+    CONF_FEED_FPS,
+    CONF_MIN_FREE_MB,
+    CONF_RECORD,
+    CONF_ZONES,
+    DOMAIN,
+)
+from tests.conftest import SourceCamera
+
+ZONE = {"name": "Street", "points": [[0, 0], [1, 0], [1, 0.25], [0, 0.25]]}
+RECIPIENTS: list[dict[str, Any]] = [
+    {"name": "family", "snapshots": True, "max_expiry_hours": 48},
+    {"name": "insurer", "max_expiry_hours": 168, "remote": True, "max_views": 3},
+]
+
+
+@pytest.fixture
+def http_config() -> dict[str, Any]:
+    """The http integration's configuration."""
+    return {}
+
+
+@pytest.fixture
+def config_entry(entry_data: dict[str, Any]) -> MockConfigEntry:
+    """A recording entry with a zone and two recipients."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Front door",
+        data=entry_data,
+        options={
+            CONF_RECORD: True,
+            CONF_FEED_FPS: 1,
+            CONF_MIN_FREE_MB: 0,
+            CONF_ZONES: [ZONE],
+            "recipients": RECIPIENTS,
+        },
+        unique_id="front",
+    )
+
+
+@pytest.fixture
+async def http(hass: HomeAssistant, http_config: dict[str, Any]) -> None:
+    """Set up HA's HTTP server as configured (before the camera needs it)."""
+    assert await async_setup_component(hass, "http", {"http": http_config})
+
+
+@pytest.fixture
+async def integration(
+    hass: HomeAssistant,
+    http: None,
+    sources: SourceCamera,
+    config_entry: MockConfigEntry,
+) -> MockConfigEntry:
+    """HTTP (as configured), then the sources, then Peephole."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry
+
+
+async def add_clip(
+    hass: HomeAssistant, entry: MockConfigEntry, content: bytes = b"\x00mp4" * 5000
+) -> str:
+    """Index a stored clip (as the recorder would after ffmpeg)."""
+    recorder = entry.runtime_data.recorder
+    assert recorder is not None
+    now = dt_util.utcnow()
+    clip_id = new_clip_id(now)
+    path = recorder.store.directory / f"{clip_id}.mp4"
+
+    def _write() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+    await hass.async_add_executor_job(_write)
+    await recorder.store.async_add(
+        Clip(id=clip_id, start=now, duration=2.0, size=len(content), trigger="action")
+    )
+    return clip_id
+
+
+async def call(
+    hass: HomeAssistant, service: str, data: dict[str, Any], **kwargs: Any
+) -> Any:
+    """Call a Peephole action and return its response."""
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, **kwargs
+    )

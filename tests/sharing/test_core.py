@@ -1,0 +1,542 @@
+"""The HA-free sharing core: rules, shares, tokens, addresses, audit, export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import hashlib
+import json
+from pathlib import Path
+import time
+from typing import Any
+import zipfile
+
+from freezegun import freeze_time
+import jwt
+import pytest
+
+from custom_components.peephole.audit import (
+    AuditLog,
+    AuditRecord,
+    Outcome,
+    clip_text,
+)
+from custom_components.peephole.export import (
+    ExportClip,
+    ExportError,
+    apply_retention,
+    export_time,
+    write_export,
+)
+from custom_components.peephole.sharing import (
+    MAX_EXPIRY,
+    ClientOrigin,
+    RecipientRule,
+    Refusal,
+    Share,
+    ShareKind,
+    SharingError,
+    check_access,
+    classify_client,
+    count_view,
+    fingerprint,
+    mint_token,
+    notification_rule,
+    plan_share,
+    prunable,
+    rule_from_storage,
+    rule_to_storage,
+    rules_from_options,
+    share_state,
+    signing_key,
+    token_from_query,
+    validate_rules,
+    verify_token,
+)
+
+ENTRY = "entry-1"
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+KEY = signing_key("s" * 64)
+CLIP = "20250601T115500-0a1b2c3d"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Override the package-wide fixture: no hass for the pure core."""
+
+
+def rule(**kwargs: Any) -> RecipientRule:
+    base: dict[str, Any] = {"name": "family", "cameras": frozenset({ENTRY})}
+    return RecipientRule(**(base | kwargs))
+
+
+def share(r: RecipientRule | None = None, **kwargs: Any) -> Share:
+    return plan_share(
+        r or rule(),
+        recipient="family",
+        entry_id=ENTRY,
+        kind=ShareKind.CLIPS,
+        clip_ids=[CLIP],
+        now=NOW,
+        **kwargs,
+    )
+
+
+# --- rules --------------------------------------------------------------------------
+
+
+def test_rule_round_trip_and_defaults() -> None:
+    parsed = rule_from_storage({"name": " Insurer "}, ENTRY)
+    assert parsed.name == "Insurer"
+    assert parsed.cameras == {ENTRY}
+    assert parsed.clips
+    assert not parsed.snapshots
+    assert not parsed.remote
+    assert parsed.max_expiry == timedelta(hours=24)
+    assert rule_from_storage(rule_to_storage(parsed), "other") == parsed
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"name": ""}, "invalid_recipient"),
+        ({"name": "x" * 33}, "invalid_recipient"),
+        ({"name": "a\nb"}, "invalid_recipient"),
+        ({"name": 3}, "invalid_recipient"),
+        ({"name": "Notification"}, "reserved_recipient"),
+        ({"name": "a", "cameras": "e"}, "invalid_rule"),
+        ({"name": "a", "cameras": [""]}, "invalid_rule"),
+        ({"name": "a", "max_expiry_hours": "1"}, "invalid_rule"),
+        ({"name": "a", "max_expiry_hours": True}, "invalid_rule"),
+        ({"name": "a", "max_expiry_hours": 0}, "expiry_too_long"),
+        ({"name": "a", "max_expiry_hours": 7 * 24 + 1}, "expiry_too_long"),
+        ({"name": "a", "max_views": 0}, "too_many_views"),
+        ({"name": "a", "max_views": True}, "too_many_views"),
+        ({"name": "a", "remote": "yes"}, "invalid_rule"),
+        ({"name": "a", "clips": False}, "invalid_rule"),
+    ],
+)
+def test_invalid_rules(data: dict[str, Any], key: str) -> None:
+    with pytest.raises(SharingError) as err:
+        rule_from_storage(data, ENTRY)
+    assert err.value.key == key
+
+
+def test_validate_rules() -> None:
+    validate_rules([{"name": "a"}, {"name": "b"}], ENTRY)
+    with pytest.raises(SharingError, match="duplicate_recipient"):
+        validate_rules([{"name": "Family"}, {"name": "family "}], ENTRY)
+    with pytest.raises(SharingError, match="too_many_recipients"):
+        validate_rules([{"name": f"r{i}"} for i in range(33)], ENTRY)
+
+
+def test_rules_from_options_fails_closed() -> None:
+    assert rules_from_options(None, ENTRY) == {}
+    assert rules_from_options({"name": "a"}, ENTRY) == {}
+    rules = rules_from_options(
+        [
+            {"name": "ok"},
+            {"name": "bad", "max_expiry_hours": 1000},
+            "junk",
+            {"name": "twice"},
+            {"name": "TWICE"},
+        ],
+        ENTRY,
+    )
+    assert set(rules) == {"ok"}
+
+
+# --- shares ----------------------------------------------------------------------------
+
+
+def test_plan_share_within_rule() -> None:
+    s = share(rule(max_expiry=timedelta(hours=6), max_views=3))
+    assert s.expires - s.created == timedelta(hours=6)  # default capped by the rule
+    assert s.max_views == 3
+    assert s.resources == (f"{CLIP}.mp4",)
+    assert s.clip_ids == (CLIP,)
+    assert Share.from_dict(s.as_dict()) == s
+    snap = plan_share(
+        rule(snapshots=True),
+        recipient="family",
+        entry_id=ENTRY,
+        kind=ShareKind.SNAPSHOT,
+        now=NOW,
+    )
+    assert snap.resources == ("snapshot.jpg",)
+    assert snap.clip_ids == ()
+
+
+@pytest.mark.parametrize(
+    ("r", "kwargs", "key"),
+    [
+        (None, {}, "unknown_recipient"),
+        (rule(cameras=frozenset({"other"})), {}, "camera_not_allowed"),
+        (rule(clips=False, snapshots=True), {}, "clips_not_allowed"),
+        (rule(), {"expires_in": timedelta(hours=25)}, "expiry_too_long"),
+        (rule(), {"expires_in": timedelta(0)}, "expiry_too_long"),
+        (
+            rule(max_expiry=MAX_EXPIRY),
+            {"expires_in": timedelta(days=8)},
+            "expiry_too_long",
+        ),
+        (rule(), {"remote": True}, "remote_not_allowed"),
+        (rule(max_views=2), {"max_views": 3}, "too_many_views"),
+        (rule(), {"clip_ids": []}, "no_clips"),
+        (rule(), {"clip_ids": [f"c{i}" for i in range(21)]}, "too_many_clips"),
+    ],
+)
+def test_plan_share_refused(
+    r: RecipientRule | None, kwargs: dict[str, Any], key: str
+) -> None:
+    args: dict[str, Any] = {
+        "recipient": "family",
+        "entry_id": ENTRY,
+        "kind": ShareKind.CLIPS,
+        "clip_ids": [CLIP],
+        "now": NOW,
+    } | kwargs
+    with pytest.raises(SharingError) as err:
+        plan_share(r, **args)
+    assert err.value.key == key
+
+
+def test_snapshot_not_allowed() -> None:
+    with pytest.raises(SharingError, match="snapshots_not_allowed"):
+        plan_share(
+            rule(), recipient="f", entry_id=ENTRY, kind=ShareKind.SNAPSHOT, now=NOW
+        )
+
+
+def test_share_from_invalid_dict() -> None:
+    good = share().as_dict()
+    assert Share.from_dict({**good, "id": "../../etc"}) is None
+    assert Share.from_dict({**good, "created": "2025-01-01T00:00:00"}) is None
+    assert Share.from_dict({**good, "kind": "everything"}) is None
+    assert Share.from_dict({**good, "resources": []}) is None
+    assert Share.from_dict({"id": "x"}) is None
+
+
+def test_check_access_evaluates_the_rule_now() -> None:
+    r = rule(max_views=2)
+    s = share(r, expires_in=timedelta(hours=10))
+    res = s.resources[0]
+    local = ClientOrigin.LOCAL
+
+    def check(sh: Share = s, ru: RecipientRule | None = r, **kw: Any) -> Refusal | None:
+        args: dict[str, Any] = {"resource": res, "origin": local, "now": NOW} | kw
+        return check_access(sh, ru, **args)
+
+    assert check() is None
+    assert check(resource="other.mp4") is Refusal.RESOURCE
+    assert check(origin=ClientOrigin.REMOTE) is Refusal.NOT_LOCAL
+    assert check(origin=ClientOrigin.CLOUD) is Refusal.NOT_LOCAL
+    assert check(now=s.expires) is Refusal.EXPIRED
+    assert check(ru=None) is Refusal.NO_RULE
+    # Narrowing the rule narrows the live share.
+    assert (
+        check(ru=rule(max_expiry=timedelta(hours=1)), now=NOW + timedelta(hours=2))
+        is Refusal.EXPIRED
+    )
+    assert check(ru=rule(cameras=frozenset({"x"}))) is Refusal.RULE
+    assert check(ru=rule(clips=False, snapshots=True)) is Refusal.RULE
+    used = count_view(count_view(s))
+    assert check(sh=used) is Refusal.VIEW_LIMIT
+    assert check(sh=count_view(s), ru=rule(max_views=1)) is Refusal.VIEW_LIMIT
+    from dataclasses import replace
+
+    assert check(sh=replace(s, revoked=NOW)) is Refusal.REVOKED
+
+
+def test_remote_needs_share_and_rule() -> None:
+    r = rule(remote=True)
+    remote_share = share(r, remote=True)
+    res = remote_share.resources[0]
+    remote = ClientOrigin.REMOTE
+    assert check_access(remote_share, r, resource=res, origin=remote, now=NOW) is None
+    assert (
+        check_access(remote_share, rule(), resource=res, origin=remote, now=NOW)
+        is Refusal.NOT_LOCAL
+    )
+    local_share = share(r)
+    assert (
+        check_access(local_share, r, resource=res, origin=remote, now=NOW)
+        is Refusal.NOT_LOCAL
+    )
+
+
+def test_share_state_and_prune() -> None:
+    from dataclasses import replace
+
+    r = rule(max_views=1)
+    s = share(r)
+    assert share_state(s, r, NOW) == "active"
+    assert share_state(count_view(s), r, NOW) == "used_up"
+    assert share_state(s, None, NOW) == "no_rule"
+    assert share_state(s, rule(clips=False, snapshots=True), NOW) == "no_rule"
+    assert share_state(s, r, s.expires) == "expired"
+    assert share_state(replace(s, revoked=NOW), r, NOW) == "revoked"
+    keep = timedelta(days=30)
+    assert prunable([s], s.expires + keep - timedelta(seconds=1), keep) == []
+    assert prunable([s], s.expires + keep, keep) == [s.id]
+    assert prunable([replace(s, revoked=NOW)], NOW + keep, keep) == [s.id]
+
+
+def test_notification_rule() -> None:
+    n = notification_rule(ENTRY)
+    assert n.snapshots
+    assert not n.clips
+    assert not n.remote
+    assert n.max_expiry == timedelta(minutes=15)
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+
+def _verify(token: str, **kwargs: Any) -> bool:
+    s: Share = kwargs.pop("share")
+    args: dict[str, Any] = {
+        "entry_id": ENTRY,
+        "share_id": s.id,
+        "resource": s.resources[0],
+        "method": "GET",
+    } | kwargs
+    return verify_token(token, kwargs.pop("key", KEY), **args)
+
+
+def test_token_binds_everything() -> None:
+    with freeze_time(NOW):
+        s = share()
+        token = mint_token(KEY, s, s.resources[0], now=NOW)
+        assert _verify(token, share=s)
+        assert not _verify(token, share=s, resource="other.mp4")
+        assert not _verify(token, share=s, share_id="A" * 22)
+        assert not _verify(token, share=s, method="POST")
+        assert not _verify(token, share=s, entry_id="entry-2")
+        assert not verify_token(
+            token,
+            signing_key("other"),
+            entry_id=ENTRY,
+            share_id=s.id,
+            resource=s.resources[0],
+            method="GET",
+        )
+        # Tampered payload, tampered signature, garbage.
+        head, body, sig = token.split(".")
+        assert not _verify(f"{head}.{body}A.{sig}", share=s)
+        assert not _verify(f"{head}.{body}.{sig[:-2]}AA", share=s)
+        assert not _verify("a.b.c", share=s)
+        assert not _verify("x" * 3000, share=s)
+        assert not _verify(token + "=", share=s)
+
+
+def test_token_expiry_has_no_leeway() -> None:
+    s = share(expires_in=timedelta(hours=1))
+    with freeze_time(NOW):
+        token = mint_token(KEY, s, s.resources[0], now=NOW)
+    with freeze_time(s.expires - timedelta(seconds=1)):
+        assert _verify(token, share=s)
+    with freeze_time(s.expires):
+        assert not _verify(token, share=s)
+    # Issued in the future.
+    with freeze_time(NOW - timedelta(seconds=5)):
+        assert not _verify(token, share=s)
+
+
+def _forge(payload: dict[str, Any], key: bytes = KEY, alg: str = "HS256") -> str:
+    return jwt.encode(payload, key, algorithm=alg)
+
+
+def test_forged_tokens_are_refused() -> None:
+    s = share()
+    claims = {
+        "iss": "peephole",
+        "aud": f"peephole-share:{ENTRY}",
+        "sub": s.id,
+        "res": s.resources[0],
+        "m": "GET",
+        "iat": int(NOW.timestamp()),
+        "exp": int(s.expires.timestamp()),
+    }
+    with freeze_time(NOW):
+        assert _verify(_forge(claims), share=s)
+        for missing in claims:
+            partial = {k: v for k, v in claims.items() if k != missing}
+            assert not _verify(_forge(partial), share=s), missing
+        assert not _verify(_forge({**claims, "iss": "other"}), share=s)
+        assert not _verify(_forge({**claims, "res": 1}), share=s)
+        assert not _verify(_forge(claims, KEY * 2, alg="HS512"), share=s)
+        header = jwt.utils.base64url_encode(b'{"alg":"none","typ":"JWT"}').decode()
+        body = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
+        assert not _verify(f"{header}.{body}.", share=s)
+
+
+@pytest.mark.parametrize(
+    ("query", "ok"),
+    [
+        ("token=a.b.c", True),
+        ("", False),
+        ("token=a.b.c&token=a.b.c", False),
+        ("token=a.b.c&x=1", False),
+        ("x=1&token=a.b.c", False),
+        ("token=a.b.c;x=1", False),
+        ("token=a%2Eb.c", False),
+        ("Token=a.b.c", False),
+        ("token=" + "a" * 2049, False),
+    ],
+)
+def test_token_from_query(query: str, ok: bool) -> None:
+    assert (token_from_query(query) is not None) is ok
+
+
+def test_fingerprint_is_short() -> None:
+    assert len(fingerprint("a.b.c")) == 12
+    assert fingerprint("a.b.c") == hashlib.sha256(b"a.b.c").hexdigest()[:12]
+
+
+# --- addresses -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "origin"),
+    [
+        ("127.0.0.1", ClientOrigin.LOCAL),
+        ("::1", ClientOrigin.LOCAL),
+        ("10.1.2.3", ClientOrigin.LOCAL),
+        ("172.16.0.1", ClientOrigin.LOCAL),
+        ("172.31.255.255", ClientOrigin.LOCAL),
+        ("192.168.1.20", ClientOrigin.LOCAL),
+        ("169.254.3.4", ClientOrigin.LOCAL),
+        ("fd00::1", ClientOrigin.LOCAL),
+        ("fe80::1", ClientOrigin.LOCAL),
+        ("fe80::1%eth0", ClientOrigin.LOCAL),
+        ("::ffff:192.168.1.20", ClientOrigin.LOCAL),
+        ("::ffff:127.0.0.1", ClientOrigin.LOCAL),
+        ("172.32.0.1", ClientOrigin.REMOTE),
+        ("100.64.0.1", ClientOrigin.REMOTE),
+        ("100.127.255.254", ClientOrigin.REMOTE),
+        ("8.8.8.8", ClientOrigin.REMOTE),
+        ("::ffff:8.8.8.8", ClientOrigin.REMOTE),
+        ("fc00::1", ClientOrigin.REMOTE),
+        ("2001:db8::1", ClientOrigin.REMOTE),
+        ("", ClientOrigin.REMOTE),
+        (None, ClientOrigin.REMOTE),
+        ("not-an-ip", ClientOrigin.REMOTE),
+    ],
+)
+def test_classify_client(address: str | None, origin: ClientOrigin) -> None:
+    assert classify_client(address, cloud=False) is origin
+    # A request relayed by the cloud is never local, whatever address it has.
+    assert classify_client(address, cloud=True) is ClientOrigin.CLOUD
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+def record(i: int = 0, **kwargs: Any) -> AuditRecord:
+    base: dict[str, Any] = {
+        "time": NOW + timedelta(seconds=i),
+        "share_id": f"s{i}",
+        "entry_id": ENTRY,
+        "recipient": "family",
+        "resource": "snapshot.jpg",
+        "method": "GET",
+        "client": "192.168.1.2",
+        "origin": "local",
+        "outcome": Outcome.ALLOWED,
+        "reason": "",
+        "token": "abcdef012345",
+    }
+    return AuditRecord(**(base | kwargs))
+
+
+def test_audit_log_is_bounded_and_round_trips() -> None:
+    log = AuditLog(max_records=3)
+    for i in range(5):
+        log.append(record(i))
+    assert [r.share_id for r in log.records] == ["s2", "s3", "s4"]
+    assert len(log) == 3
+    stored = log.to_storage()
+    again = AuditLog.from_storage([*stored, {"junk": 1}, "x"], max_records=3)
+    assert again.records == log.records
+    assert AuditLog.from_storage(None).records == []
+    assert log.for_share("s3") == [record(3)]
+    last = log.records[-1]
+    log.remove_last(record(9))
+    assert len(log) == 3
+    log.remove_last(last)
+    assert len(log) == 2
+    naive = {**record().as_dict(), "time": "2025-01-01T00:00:00"}
+    assert AuditRecord.from_dict(naive) is None
+
+
+def test_clip_text() -> None:
+    assert clip_text(None) == ""
+    assert clip_text("a\nb\x00c") == "abc"
+    assert len(clip_text("x" * 500)) == 64
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def test_export_zip_hashes_verify(tmp_path: Path) -> None:
+    clips = []
+    for i in range(2):
+        path = tmp_path / f"c{i}.mp4"
+        path.write_bytes(bytes([i]) * (100_000 + i))
+        clips.append(
+            ExportClip(clip_id=f"clip{i}", path=path, start="2025", duration=1.5)
+        )
+    masks = [{"name": "Street", "points": [[0, 0], [1, 0], [1, 1]], "enabled": True}]
+    result = write_export(
+        tmp_path / "exports",
+        clips,
+        now=NOW,
+        entry={"entry_id": ENTRY},
+        masks=masks,
+        share={"id": "s"},
+    )
+    assert result.path.stat().st_mode & 0o777 == 0o600
+    assert hashlib.sha256(result.path.read_bytes()).hexdigest() == result.sha256
+    with zipfile.ZipFile(result.path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        assert manifest["masks"] == masks
+        assert manifest["share"] == {"id": "s"}
+        for item, clip in zip(manifest["clips"], clips, strict=True):
+            data = archive.read(item["file"])
+            assert data == clip.path.read_bytes()
+            assert hashlib.sha256(data).hexdigest() == item["sha256"]
+        sums = archive.read("SHA256SUMS").decode().splitlines()
+        for line in sums:
+            digest, name = line.split("  ")
+            assert hashlib.sha256(archive.read(name)).hexdigest() == digest
+    assert list((tmp_path / "exports").iterdir()) == [result.path]
+
+
+def test_export_failure_leaves_nothing(tmp_path: Path) -> None:
+    missing = ExportClip(clip_id="x", path=tmp_path / "nope.mp4", start="", duration=0)
+    with pytest.raises(ExportError):
+        write_export(
+            tmp_path / "exports", [missing], now=NOW, entry={}, masks=[], share=None
+        )
+    assert list((tmp_path / "exports").iterdir()) == []
+
+
+def test_export_retention(tmp_path: Path) -> None:
+    assert apply_retention(tmp_path / "none", NOW, timedelta(days=1)) == []
+    old = tmp_path / "export-20250501T000000-0a0b0c0d.zip"
+    new = tmp_path / "export-20250601T000000-0a0b0c0d.zip"
+    other = tmp_path / "notes.txt"
+    stale = tmp_path / "export-20250601T000000-00000000.zip.tmp"
+    fresh = tmp_path / "export-20250601T000000-11111111.zip.tmp"
+    for path in (old, new, other, stale, fresh):
+        path.write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    import os
+
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    removed = apply_retention(tmp_path, datetime.now(UTC), timedelta(days=7))
+    assert removed == [old.name] or sorted(removed) == sorted([old.name, new.name])
+    assert not stale.exists()
+    assert fresh.exists()
+    assert other.exists()
+    assert export_time("export-bad.zip") is None

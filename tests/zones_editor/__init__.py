@@ -1,0 +1,1 @@
+"""Tests of the privacy zone editor: websocket commands, panel, storage."""
