@@ -156,6 +156,15 @@ def _validate_sources(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, st
     return errors
 
 
+def _names_selector(names: list[str], *, multiple: bool) -> selector.SelectSelector:
+    """Pick one or more of the named zones or recipients."""
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=names, multiple=multiple, mode=selector.SelectSelectorMode.LIST
+        )
+    )
+
+
 def _camera_unique_id(hass: HomeAssistant, camera: str) -> str:
     """Identify the source camera by its registry id, which survives renames."""
     entry = er.async_get(hass).async_get(camera)
@@ -272,12 +281,8 @@ class PeepholeOptionsFlow(OptionsFlow):
         return list(self.config_entry.options.get(CONF_RECIPIENTS, []))
 
     def _recipient_selector(self, *, multiple: bool) -> selector.SelectSelector:
-        return selector.SelectSelector(
-            selector.SelectSelectorConfig(
-                options=[str(rule.get("name")) for rule in self._recipients],
-                multiple=multiple,
-                mode=selector.SelectSelectorMode.LIST,
-            )
+        return _names_selector(
+            [str(rule.get("name")) for rule in self._recipients], multiple=multiple
         )
 
     async def async_step_add_recipient(
@@ -526,13 +531,7 @@ class PeepholeOptionsFlow(OptionsFlow):
         )
 
     def _zone_selector(self, *, multiple: bool) -> selector.SelectSelector:
-        return selector.SelectSelector(
-            selector.SelectSelectorConfig(
-                options=[zone.name for zone in self._zones],
-                multiple=multiple,
-                mode=selector.SelectSelectorMode.LIST,
-            )
-        )
+        return _names_selector([zone.name for zone in self._zones], multiple=multiple)
 
     async def _async_zone_form(
         self, step_id: str, user_input: dict[str, Any] | None, editing: str | None

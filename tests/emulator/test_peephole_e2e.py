@@ -7,13 +7,18 @@ Peephole set up through its config and options flows, and HA's camera proxy.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from http import HTTPStatus
+from pathlib import Path
+import shutil
+import subprocess
 
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+import numpy as np
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -108,3 +113,88 @@ async def test_press_rings_once_and_live_view_is_masked(
     porch = frame[int(0.56 * height) + 16 :]
     assert street.std() == 0
     assert porch.std() > 10
+
+
+async def test_press_records_one_masked_clip(
+    hass: HomeAssistant,
+    esphome_entry: tuple[MockConfigEntry, EmulatedDoorbell],
+) -> None:
+    """A press on the device → one `ring` → one clip, every frame of it masked."""
+    _, device = esphome_entry
+    entry_id = await _add_peephole(hass)
+    # Turn recording on through the options flow, with a short pre- and post-roll.
+    result = await hass.config_entries.options.async_init(entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "recording"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "record": True,
+            "pre_roll": 1,
+            "post_roll": 1,
+            "max_clip_length": 10,
+            "feed_fps": 5,
+            "retention_days": 7,
+            "max_storage_mb": 100,
+            "min_free_mb": 0,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    started: list[dict[str, object]] = []
+    saved: list[dict[str, object]] = []
+    hass.bus.async_listen("peephole_clip_started", lambda e: started.append(e.data))
+    hass.bus.async_listen("peephole_clip_saved", lambda e: saved.append(e.data))
+    await asyncio.sleep(1.5)  # let the pre-roll buffer fill
+
+    await device.press()
+    await wait_until(lambda: len(saved) >= 1, 30)
+    await hass.async_block_till_done()
+    assert len(started) == 1
+    assert started[0]["trigger"] == "ring"
+    assert saved[0]["clip_id"] == started[0]["clip_id"]
+
+    recorder = hass.config_entries.async_get_entry(entry_id).runtime_data.recorder
+    clip = recorder.store.get(saved[0]["clip_id"])
+    assert clip is not None
+    assert not clip.incomplete
+    frames = await hass.async_add_executor_job(
+        _decode_frames, recorder.store.clip_path(clip)
+    )
+    assert len(frames) >= 5
+    for frame in frames:
+        height = frame.shape[0]
+        street = frame[: int(0.56 * height) - 8].astype(int)
+        # x264 keeps a flat area flat (within a level or two of rounding).
+        assert street.max() - street.min() <= 4
+        assert frame[int(0.56 * height) + 16 :].std() > 10
+
+
+def _decode_frames(path: Path) -> list[np.ndarray]:
+    """Decode every frame of a clip with the real ffmpeg, as greyscale."""
+    out = subprocess.run(  # noqa: S603 - ffmpeg on our own clip
+        [
+            shutil.which("ffmpeg") or "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    width, height = 800, 600
+    count = len(out) // (width * height)
+    return [
+        np.frombuffer(out, np.uint8, width * height, i * width * height).reshape(
+            height, width
+        )
+        for i in range(count)
+    ]
