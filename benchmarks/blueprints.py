@@ -16,9 +16,20 @@ before that state write to the moment the ``assist_satellite.announce`` handler
 (a registered stand-in service) is called. Rings alternate between the two
 automations, and every run ends before the next ring.
 
-- ``ring_to_announce_ms_p99``: 99th percentile through the blueprint (target <= 10).
-- ``ring_to_announce_vs_plain_automation``: that p99 over the plain automation's
-  p99 from the same interleaved run (target <= 2.0).
+The rings are timed in ``ROUNDS`` rounds. The garbage collector is off while a
+ring is timed (the heap built by the setup is frozen out of it, and a collection
+runs between rings, untimed), so a collection that one ring happens to trigger
+does not land in one automation's tail only.
+
+- ``ring_to_announce_ms_p99``: 99th percentile through the blueprint, over every
+  round (target <= 10).
+- ``ring_to_announce_vs_plain_automation``: the blueprint's p99 over the plain
+  automation's p99, computed per round (both from the same interleaved rings) and
+  reported as the median over the rounds (target <= 2.0). A p99 ratio from one run
+  on a shared machine swings with whatever else runs; the median of rounds does not
+  hang on one unlucky stretch.
+- ``ring_to_announce_vs_plain_round_spread``: the largest minus the smallest round
+  ratio (how noisy this run was; not a target).
 - ``ring_to_announce_ms_p50``, ``plain_ring_to_announce_ms_p99``: context.
 """
 
@@ -47,8 +58,10 @@ BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation" / "peeph
 SATELLITES = ["assist_satellite.hall", "assist_satellite.kitchen"]
 RING_BLUEPRINT = "event.front_door_doorbell"
 RING_PLAIN = "event.back_door_doorbell"
-RINGS = 2000
-QUICK_RINGS = 60
+ROUNDS = 7
+RINGS = 600  # per automation and round
+QUICK_ROUNDS = 3
+QUICK_RINGS = 30
 WARMUP = 20
 
 
@@ -152,38 +165,62 @@ async def _ring(
     return called - start
 
 
-async def _bench(rings: int) -> dict[str, list[float]]:
+async def _bench(rounds: int, rings: int) -> list[dict[str, list[float]]]:
+    """Return each round's samples (seconds) per automation."""
     with tempfile.TemporaryDirectory(prefix="peephole-bench-") as tmp:
         async with async_test_home_assistant(config_dir=tmp) as hass:
             announcements = await _setup(hass, Path(tmp))
-            samples: dict[str, list[float]] = {"blueprint": [], "plain": []}
             entities = {"blueprint": RING_BLUEPRINT, "plain": RING_PLAIN}
             seq = 0
             for _ in range(WARMUP):
-                for name in samples:
+                for entity_id in entities.values():
                     seq += 1
-                    await _ring(hass, announcements, entities[name], seq)
+                    await _ring(hass, announcements, entity_id, seq)
+            # The long-lived heap (HA, automations, blueprints) is never collected
+            # again: a collection between rings only scans what the rings left.
             gc.collect()
-            for rep in range(rings):
-                order = list(samples) if rep % 2 == 0 else list(reversed(samples))
-                for name in order:
-                    seq += 1
-                    samples[name].append(
-                        await _ring(hass, announcements, entities[name], seq)
-                    )
+            gc.freeze()
+            results = []
+            try:
+                for _ in range(rounds):
+                    samples: dict[str, list[float]] = {name: [] for name in entities}
+                    for rep in range(rings):
+                        order = list(entities) if rep % 2 == 0 else list(entities)[::-1]
+                        for name in order:
+                            seq += 1
+                            gc.collect()
+                            gc.disable()
+                            try:
+                                elapsed = await _ring(
+                                    hass, announcements, entities[name], seq
+                                )
+                            finally:
+                                gc.enable()
+                            samples[name].append(elapsed)
+                    results.append(samples)
+            finally:
+                gc.unfreeze()
             await hass.async_stop(force=True)
-    return samples
+    return results
 
 
 def run(*, quick: bool) -> Iterator[Measurement]:
     """Yield the blueprint latency figures."""
     logging.getLogger("homeassistant").setLevel(logging.WARNING)
-    samples = asyncio.run(_bench(QUICK_RINGS if quick else RINGS))
-    blueprint_ms = [s * 1000 for s in samples["blueprint"]]
-    plain_ms = [s * 1000 for s in samples["plain"]]
-    p99 = _p(blueprint_ms, 99)
-    plain_p99 = _p(plain_ms, 99)
-    yield measurement("ring_to_announce_ms_p99", p99, "ms")
-    yield measurement("ring_to_announce_vs_plain_automation", p99 / plain_p99, "x")
+    rounds = asyncio.run(
+        _bench(QUICK_ROUNDS, QUICK_RINGS) if quick else _bench(ROUNDS, RINGS)
+    )
+    ratios = [
+        _p(samples["blueprint"], 99) / _p(samples["plain"], 99) for samples in rounds
+    ]
+    blueprint_ms = [s * 1000 for samples in rounds for s in samples["blueprint"]]
+    plain_ms = [s * 1000 for samples in rounds for s in samples["plain"]]
+    yield measurement("ring_to_announce_ms_p99", _p(blueprint_ms, 99), "ms")
+    yield measurement(
+        "ring_to_announce_vs_plain_automation", statistics.median(ratios), "x"
+    )
+    yield measurement(
+        "ring_to_announce_vs_plain_round_spread", max(ratios) - min(ratios), "x"
+    )
     yield measurement("ring_to_announce_ms_p50", statistics.median(blueprint_ms), "ms")
-    yield measurement("plain_ring_to_announce_ms_p99", plain_p99, "ms")
+    yield measurement("plain_ring_to_announce_ms_p99", _p(plain_ms, 99), "ms")

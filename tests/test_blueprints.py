@@ -12,12 +12,16 @@ real (real ffmpeg, real time: those tests do not freeze the clock).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
+from http import HTTPStatus
 import json
 from pathlib import Path
+import re
 import shutil
+import time
 from typing import Any
+from unittest.mock import patch
 from urllib.parse import unquote
 
 from freezegun.api import FrozenDateTimeFactory
@@ -36,7 +40,10 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     async_mock_service,
 )
+from pytest_homeassistant_custom_component.test_util import mock_real_ip
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.peephole import share_services
 from custom_components.peephole.const import (
     CONF_FEED_FPS,
     CONF_MAX_CLIP_LENGTH,
@@ -49,7 +56,7 @@ from custom_components.peephole.const import (
 )
 from custom_components.peephole.services import KEEP_CLIP_SCHEMA, RECORD_CLIP_SCHEMA
 
-from .conftest import MOTION, RING_EVENT
+from .conftest import MOTION, RING_EVENT, SourceCamera
 
 BLUEPRINTS = Path(__file__).parent.parent / "blueprints"
 PEEPHOLE_BLUEPRINTS = BLUEPRINTS / "automation" / "peephole"
@@ -69,6 +76,7 @@ PEEPHOLE_MOTION = "binary_sensor.front_door_motion"
 SATELLITES = ["assist_satellite.hall", "assist_satellite.kitchen"]
 SPEAKER = "media_player.living_room"
 TTS = "tts.piper"
+real_publish = share_services._async_publish  # wrapped by the `shared` fixture
 CHIME = "media-source://media_source/local/chime.mp3"
 
 
@@ -519,13 +527,25 @@ def notify_calls(hass: HomeAssistant) -> dict[str, list[ServiceCall]]:
 
 
 def _notify_inputs(phones: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """Inputs; no snapshot unless asked (the image tests; its default is on)."""
     return {
         "doorbell": DOORBELL,
         "camera": PEEPHOLE_CAMERA,
         "notify_devices": list(phones.values()),
         "privacy_switch": PRIVACY,
+        "snapshot": False,
         **extra,
     }
+
+
+async def _until_sent(hass: HomeAssistant, calls: list[ServiceCall]) -> None:
+    """Wait for a notification behind the snapshot's executor jobs (clock frozen)."""
+    for _ in range(500):
+        if calls:
+            return
+        await hass.async_add_executor_job(time.sleep, 0.01)
+        await _settle(hass)
+    raise AssertionError("no notification")
 
 
 def _action_ids(call: ServiceCall) -> dict[str, str]:
@@ -549,27 +569,76 @@ async def _ring_without_clip(
     await _wait(hass, freezer, seconds=1)
 
 
-async def test_notify_every_phone_without_any_image(
+@pytest.fixture
+def shared() -> Generator[list[dict[str, Any]]]:
+    """Record what the real ``peephole.share_snapshot`` returns (it still runs)."""
+    responses: list[dict[str, Any]] = []
+
+    async def publish(*args: Any) -> dict[str, Any]:
+        response = await real_publish(*args)
+        responses.append(response)
+        return response
+
+    with patch.object(share_services, "_async_publish", side_effect=publish):
+        yield responses
+
+
+# An image for the Companion app: a local Peephole share link, relative (the app
+# prepends the URL it uses) or on a local address; never www/, /local/ or a proxy.
+LOCAL_SHARE_URL = re.compile(
+    r"^(https?://(localhost|127\.[0-9.]+|10\.[0-9.]+|192\.168\.[0-9.]+"
+    r"|172\.(1[6-9]|2[0-9]|3[01])\.[0-9.]+)(:[0-9]+)?)?"
+    r"/api/peephole/share/[A-Za-z0-9_-]{22}/snapshot\.jpg\?token=[A-Za-z0-9_.-]+$"
+)
+
+
+def _assert_no_public_image(call: ServiceCall) -> None:
+    dumped = json.dumps(dict(call.data)).lower()
+    for forbidden in ("attachment", "/local/", "www", "/api/camera_proxy"):
+        assert forbidden not in dumped
+
+
+def _assert_no_image(call: ServiceCall) -> None:
+    assert "image" not in json.dumps(dict(call.data)).lower()
+    _assert_no_public_image(call)
+
+
+async def test_notify_every_phone_with_a_local_snapshot(
     hass: HomeAssistant,
     blueprint_config: Path,
     phones: dict[str, str],
     notify_calls: dict[str, list[ServiceCall]],
+    shared: list[dict[str, Any]],
+    hass_client_no_auth: ClientSessionGenerator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
+    """Snapshot on by default: the real peephole.share_snapshot's link is the image."""
     freezer.move_to(_at(18, 5))
-    await _setup_automations(
-        hass, "notify_ring.yaml", _notify_inputs(phones, snapshot=True)
-    )
+    inputs = _notify_inputs(phones)
+    del inputs["snapshot"]  # on by default
+    await _setup_automations(hass, "notify_ring.yaml", inputs)
     await _press(hass, freezer)
     # Keep clip is on by default: the notification waits for this ring's clip, which
     # never starts here (recording is off), for 1 s at most.
     assert notify_calls["notify.mobile_app_pixel_8"] == []
+    assert shared == []  # the snapshot comes after that wait
     await _wait(hass, freezer, seconds=1)
+    await _until_sent(hass, notify_calls["notify.mobile_app_anna_s_iphone"])
+    (response,) = shared  # one share for every phone
+    assert response["kind"] == "snapshot"
+    assert response["recipient"] == "notification"
+    assert response["remote"] is False
+    expires = datetime.fromisoformat(response["expires"])
+    assert expires - dt_util.utcnow() <= timedelta(minutes=15)
+    url = response["url"]
+    assert LOCAL_SHARE_URL.match(url), url
+    assert url.endswith(response["links"][0]["path"])
     for service in PHONES.values():
         (call,) = notify_calls[f"notify.{service}"]
         assert call.data["title"] == "Front door"
         assert call.data["message"] == "Someone rang the doorbell at 18:05."
         push = call.data["data"]
+        assert push["image"] == url  # exactly what the action returned
         assert push["tag"] == f"peephole_{DOORBELL}"
         assert push["clickAction"] == push["url"] == f"entityId:{PEEPHOLE_CAMERA}"
         buttons = push["actions"]
@@ -581,13 +650,93 @@ async def test_notify_every_phone_without_any_image(
         # No clip, no Keep clip button.
         assert [b["title"] for b in buttons] == ["Live view", "Privacy mode"]
         assert buttons[1]["action"].startswith("PEEPHOLE_PRIVACY_")
-        # The rule: no image of any kind, even with "snapshot" asked for (not built yet).
-        dumped = json.dumps(dict(call.data)).lower()
-        for forbidden in ("image", "attachment", "/local/", "www", "/api/camera_proxy"):
-            assert forbidden not in dumped
+        _assert_no_public_image(call)
     # Both phones got the same (per-run) action ids.
     calls = [notify_calls[f"notify.{s}"][0] for s in PHONES.values()]
     assert _action_ids(calls[0]) == _action_ids(calls[1])
+    # The link serves the masked JPEG to a phone on the local network.
+    mock_real_ip(hass.http.app)("192.168.1.20")
+    client = await hass_client_no_auth()
+    response = await client.get(response["links"][0]["path"])
+    assert response.status == HTTPStatus.OK
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert (await response.read())[:2] == b"\xff\xd8"
+
+
+async def test_notify_without_snapshot_sends_no_image(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    phones: dict[str, str],
+    notify_calls: dict[str, list[ServiceCall]],
+    shared: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    freezer.move_to(_at(12))
+    await _setup_automations(
+        hass, "notify_ring.yaml", _notify_inputs(phones, snapshot=False)
+    )
+    await _ring_without_clip(hass, freezer)
+    assert shared == []
+    for service in PHONES.values():
+        (call,) = notify_calls[f"notify.{service}"]
+        _assert_no_image(call)
+
+
+@pytest.mark.parametrize("privacy_switch", [PRIVACY, ""])
+async def test_notify_in_privacy_mode_sends_no_image(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    phones: dict[str, str],
+    notify_calls: dict[str, list[ServiceCall]],
+    shared: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+    privacy_switch: str,
+) -> None:
+    """No snapshot in privacy mode, and no share either.
+
+    With the privacy switch as an input, the blueprint does not even ask; without
+    it, Peephole refuses the snapshot and the notification goes without a picture.
+    """
+    freezer.move_to(_at(12))
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": PRIVACY}, blocking=True
+    )
+    await _setup_automations(
+        hass,
+        "notify_ring.yaml",
+        _notify_inputs(phones, privacy_switch=privacy_switch, snapshot=True),
+    )
+    await _ring_without_clip(hass, freezer)
+    await _until_sent(hass, notify_calls["notify.mobile_app_anna_s_iphone"])
+    assert shared == []
+    assert share_services.async_get_registry(hass).shares == {}
+    for service in PHONES.values():
+        (call,) = notify_calls[f"notify.{service}"]
+        _assert_no_image(call)
+
+
+async def test_notify_without_image_when_the_snapshot_fails(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    source_camera: SourceCamera,
+    phones: dict[str, str],
+    notify_calls: dict[str, list[ServiceCall]],
+    shared: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The source camera gives no image: the action fails, the notification goes."""
+    source_camera.frame = None
+    freezer.move_to(_at(12))
+    await _setup_automations(
+        hass, "notify_ring.yaml", _notify_inputs(phones, snapshot=True)
+    )
+    await _ring_without_clip(hass, freezer)
+    await _until_sent(hass, notify_calls["notify.mobile_app_anna_s_iphone"])
+    assert shared == []
+    for service in PHONES.values():
+        (call,) = notify_calls[f"notify.{service}"]
+        assert list(_action_ids(call)) == ["Live view", "Privacy mode"]
+        _assert_no_image(call)
 
 
 async def test_notify_privacy_button_turns_privacy_mode_on(
