@@ -74,6 +74,7 @@ def demo(tmp_path: Path, socket_enabled: None) -> Iterator[dict[str, str]]:
             process.wait()
 
 
+@pytest.mark.timeout(900)  # a whole Home Assistant plus a browser
 def test_demo_in_headless_chromium(demo: dict[str, str]) -> None:
     node = shutil.which("node")
     assert node, "Node.js is not installed (scripts/setup installs it)"

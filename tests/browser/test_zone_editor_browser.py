@@ -12,12 +12,15 @@ from pathlib import Path
 import shutil
 import subprocess
 
+import pytest
+
 from tests.browser.test_demo_browser import demo  # noqa: F401 - the running demo
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"
 
 
+@pytest.mark.timeout(900)  # a whole Home Assistant plus a browser
 def test_zone_editor_in_headless_chromium(demo: dict[str, str]) -> None:  # noqa: F811
     node = shutil.which("node")
     assert node, "Node.js is not installed (scripts/setup installs it)"

@@ -80,7 +80,7 @@ const browser = await chromium.launch({
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
-  page.setDefaultTimeout(30000);
+  page.setDefaultTimeout(60000);
   const pageErrors = [];
   page.on("pageerror", (err) => pageErrors.push(String(err)));
 
@@ -203,7 +203,7 @@ try {
     viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, colorScheme: "dark",
   });
   const mobile = await phone.newPage();
-  mobile.setDefaultTimeout(30000);
+  mobile.setDefaultTimeout(60000);
   mobile.on("pageerror", (err) => pageErrors.push(String(err)));
   await mobile.goto(demo.url);
   await mobile.locator('input[name="username"]').fill(demo.username);
@@ -212,7 +212,8 @@ try {
   await mobile.waitForURL(/\/lovelace/);
   await mobile.goto(`${demo.url}/peephole-zones`);
   const small = mobile.locator("peephole-zone-editor");
-  await small.locator("#image").waitFor({ state: "visible" });
+  // Generous: the snapshot comes from the emulated camera, on a machine that may be busy.
+  await small.locator("#image").waitFor({ state: "visible", timeout: 90000 });
   await small.locator("#add").tap();
   const area = await small.locator("svg.overlay").boundingBox();
   for (const [x, y] of [[0.1, 0.7], [0.3, 0.7], [0.2, 0.9]]) {
