@@ -12,12 +12,10 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .const import DOMAIN
 from .doorbell import Peephole, PeepholeConfigEntry
-from .entity import PeepholeEntity
+from .entity import PeepholeEntity, async_forget_missing
 
 PARALLEL_UPDATES = 0
 
@@ -55,16 +53,15 @@ async def async_setup_entry(
     entry: PeepholeConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Set up the binary sensors (and forget those whose source was removed)."""
-    registry = er.async_get(hass)
-    for description in BINARY_SENSORS:
-        if description.exists_fn(entry.runtime_data):
-            continue
-        unique_id = f"{entry.entry_id}_{description.key}"
-        if entity_id := registry.async_get_entity_id(
-            BINARY_SENSOR_DOMAIN, DOMAIN, unique_id
-        ):
-            registry.async_remove(entity_id)
+    """Set up the binary sensors (and forget those that no longer apply)."""
+    peephole = entry.runtime_data
+    async_forget_missing(
+        hass,
+        peephole,
+        BINARY_SENSOR_DOMAIN,
+        BINARY_SENSORS,
+        lambda description: description.exists_fn(peephole),  # type: ignore[attr-defined]
+    )
     async_add_entities(
         PeepholeBinarySensor(entry.runtime_data, description)
         for description in BINARY_SENSORS

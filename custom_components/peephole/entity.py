@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
@@ -35,3 +39,25 @@ class PeepholeEntity(Entity):
         self.async_on_remove(
             self.peephole.async_add_listener(self.async_write_ha_state)
         )
+
+
+@callback
+def async_forget_missing(
+    hass: HomeAssistant,
+    peephole: Peephole,
+    platform: str,
+    descriptions: Iterable[EntityDescription],
+    exists: Callable[[EntityDescription], bool],
+) -> None:
+    """Remove from the registry the entities this entry no longer has.
+
+    For example the motion sensor once its source is unset, or the recording
+    entities once recording is turned off.
+    """
+    registry = er.async_get(hass)
+    for description in descriptions:
+        if exists(description):
+            continue
+        unique_id = f"{peephole.entry.entry_id}_{description.key}"
+        if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
+            registry.async_remove(entity_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from homeassistant.components.sensor import (
+    DOMAIN as SENSOR_DOMAIN,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -19,7 +20,7 @@ from homeassistant.helpers.typing import StateType
 
 from .clips import ClipStore
 from .doorbell import Peephole, PeepholeConfigEntry
-from .entity import PeepholeEntity
+from .entity import PeepholeEntity, async_forget_missing
 from .share_services import async_get_registry
 
 PARALLEL_UPDATES = 0
@@ -93,7 +94,15 @@ async def async_setup_entry(
     entry: PeepholeConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Set up the sensors."""
+    """Set up the sensors (and forget the recording ones when recording is off)."""
+    peephole = entry.runtime_data
+    async_forget_missing(
+        hass,
+        peephole,
+        SENSOR_DOMAIN,
+        SENSORS,
+        lambda description: description.exists_fn(peephole),  # type: ignore[attr-defined]
+    )
     async_add_entities(
         PeepholeSensor(entry.runtime_data, description)
         for description in SENSORS

@@ -306,3 +306,26 @@ async def test_full_disk_stops_cleanly(
         await hass.config_entries.async_unload(init_integration.entry_id)
         await hass.async_block_till_done()
         os.system(f"umount {directory}")  # noqa: S605, ASYNC221
+
+
+async def test_turning_recording_off_forgets_its_entities(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The recording entities go away with recording (not left unavailable)."""
+    from homeassistant.helpers import entity_registry as er
+
+    recording_entities = {
+        "binary_sensor.front_door_recording",
+        "sensor.front_door_clips",
+        "sensor.front_door_clip_storage_used",
+        "sensor.front_door_last_clip",
+    }
+    registry = er.async_get(hass)
+    assert all(registry.async_get(e) for e in recording_entities)
+    hass.config_entries.async_update_entry(
+        init_integration, options={**init_integration.options, "record": False}
+    )
+    await hass.async_block_till_done()
+    assert init_integration.runtime_data.recorder is None
+    assert not [e for e in recording_entities if registry.async_get(e)]
+    assert registry.async_get("sensor.front_door_dropped_frames") is not None
