@@ -212,8 +212,19 @@ try {
   await mobile.waitForURL(/\/lovelace/);
   await mobile.goto(`${demo.url}/peephole-zones`);
   const small = mobile.locator("peephole-zone-editor");
-  // Generous: the snapshot comes from the emulated camera, on a machine that may be busy.
-  await small.locator("#image").waitFor({ state: "visible", timeout: 90000 });
+  // The snapshot comes from the emulated camera; on a busy machine a request can time
+  // out (the panel then says so): ask again with "New snapshot", as a person would.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await small.locator("#image").waitFor({ state: "visible", timeout: 20000 });
+      break;
+    } catch (err) {
+      const said = (await small.locator("#message").textContent().catch(() => "")).trim();
+      console.log(`note - no snapshot yet on the phone (attempt ${attempt}): ${said}`);
+      if (attempt === 4) throw err;
+      await small.locator("#refresh").click();
+    }
+  }
   await small.locator("#add").tap();
   const area = await small.locator("svg.overlay").boundingBox();
   for (const [x, y] of [[0.1, 0.7], [0.3, 0.7], [0.2, 0.9]]) {

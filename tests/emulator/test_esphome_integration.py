@@ -46,6 +46,8 @@ async def test_entities_ring_and_camera(
     assert event.attributes["device_class"] == "doorbell"
     assert event.attributes["event_types"] == ["ring"]
     before = event.state
+    # The device sends its initial states just after the entities appear.
+    await wait_until(lambda: hass.states.get(BUTTON).state != "unknown", 10)
     assert hass.states.get(BUTTON).state == "off"
 
     await device.press()

@@ -224,6 +224,7 @@ class PeepholeZoneEditor extends HTMLElement {
     this._preview = null; // the masked preview (same shape)
     this._drag = null;
     this._loading = false;
+    this._wantSnapshot = false;
     this._limits = { max_points: 32, max_zones: 16, max_name_length: 64 };
     this.attachShadow({ mode: "open" });
     this.shadowRoot.innerHTML = `<style>${STYLE}</style>${TEMPLATE}`;
@@ -265,6 +266,9 @@ class PeepholeZoneEditor extends HTMLElement {
     this._keys = (event) => this._onKey(event);
     window.addEventListener("keydown", this._keys);
     if (this._hass && this._entryId && !this._image) {
+      // A snapshot still loading may finish while the panel is detached (and be
+      // dropped): ask for another one then.
+      this._wantSnapshot = this._loading;
       this._snapshot();
     }
   }
@@ -427,6 +431,10 @@ class PeepholeZoneEditor extends HTMLElement {
       this._loading = false;
       this._el.refresh.disabled = false;
       this._renderButtons();
+    }
+    if (this._wantSnapshot && this.isConnected && !this._image) {
+      this._wantSnapshot = false;
+      this._snapshot();
     }
   }
 
