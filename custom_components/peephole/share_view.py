@@ -54,9 +54,14 @@ class ShareView(HomeAssistantView):
     name = "api:peephole:share"
     requires_auth = False
 
-    async def _async_handle(
+    async def get(
         self, request: web.Request, share_id: str, resource: str
     ) -> web.StreamResponse:
+        """Serve the resource if the token grants it; refuse otherwise (audited).
+
+        Every other method goes through here too, so that it is refused and audited
+        like any other bad request (a token is only ever good for GET).
+        """
         hass = request.app[KEY_HASS]
         grant = await async_get_registry(hass).async_access(
             share_id=share_id,
@@ -70,41 +75,7 @@ class ShareView(HomeAssistantView):
             return refused()
         return await _async_stream(hass, request, grant)
 
-    async def get(
-        self, request: web.Request, share_id: str, resource: str
-    ) -> web.StreamResponse:
-        """Serve the resource (the only method a token can be good for)."""
-        return await self._async_handle(request, share_id, resource)
-
-    async def post(
-        self, request: web.Request, share_id: str, resource: str
-    ) -> web.StreamResponse:
-        """Refuse (audited)."""
-        return await self._async_handle(request, share_id, resource)
-
-    async def put(
-        self, request: web.Request, share_id: str, resource: str
-    ) -> web.StreamResponse:
-        """Refuse (audited)."""
-        return await self._async_handle(request, share_id, resource)
-
-    async def patch(
-        self, request: web.Request, share_id: str, resource: str
-    ) -> web.StreamResponse:
-        """Refuse (audited)."""
-        return await self._async_handle(request, share_id, resource)
-
-    async def delete(
-        self, request: web.Request, share_id: str, resource: str
-    ) -> web.StreamResponse:
-        """Refuse (audited)."""
-        return await self._async_handle(request, share_id, resource)
-
-    async def head(
-        self, request: web.Request, share_id: str, resource: str
-    ) -> web.StreamResponse:
-        """Refuse (audited)."""
-        return await self._async_handle(request, share_id, resource)
+    post = put = patch = delete = head = get
 
 
 async def _async_stream(
