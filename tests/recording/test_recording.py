@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from pathlib import Path
 import signal
@@ -14,6 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
+import numpy as np
+from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -115,7 +118,10 @@ async def test_ring_records_one_masked_clip_with_pre_roll(
     assert clocks == sorted(clocks)
     # The thumbnail is the masked frame at the ring.
     assert clip.thumbnail
-    assert recorder.store.thumbnail_path(clip).read_bytes()[:2] == b"\xff\xd8"
+    thumbnail = recorder.store.thumbnail_path(clip).read_bytes()
+    assert thumbnail[:2] == b"\xff\xd8"
+    with Image.open(io.BytesIO(thumbnail)) as image:
+        assert_masked(np.asarray(image.convert("RGB"))[None])
     assert hass.states.get(RECORDING).state == STATE_OFF
     assert hass.states.get(CLIPS).state == "1"
     assert int(float(hass.states.get(STORAGE).state) * 1e6) > 0
