@@ -212,17 +212,17 @@ try {
   await mobile.waitForURL(/\/lovelace/);
   await mobile.goto(`${demo.url}/peephole-zones`);
   const small = mobile.locator("peephole-zone-editor");
-  // The snapshot comes from the emulated camera; on a busy machine a request can time
-  // out (the panel then says so): ask again with "New snapshot", as a person would.
+  // On a busy machine the panel (or its snapshot from the emulated camera) can be slow
+  // to arrive on a fresh phone session: reload the page, as a person would, and log it.
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await small.locator("#image").waitFor({ state: "visible", timeout: 20000 });
+      await small.locator("#image").waitFor({ state: "visible", timeout: 30000 });
       break;
     } catch (err) {
-      const said = (await small.locator("#message").textContent().catch(() => "")).trim();
-      console.log(`note - no snapshot yet on the phone (attempt ${attempt}): ${said}`);
+      const said = await small.locator("#message").textContent({ timeout: 1000 }).catch(() => "(no panel)");
+      console.log(`note - no snapshot yet on the phone (attempt ${attempt}): ${said.trim()}`);
       if (attempt === 4) throw err;
-      await small.locator("#refresh").click();
+      await mobile.goto(`${demo.url}/peephole-zones`);
     }
   }
   await small.locator("#add").tap();
