@@ -20,10 +20,8 @@ def test_zone_editor_in_headless_chromium(demo: dict[str, str]) -> None:
     assert "ok - the preview masks the new zone" in output
     assert "ok - the live camera is masked in the new zone" in output
     assert "ok - a duplicate name is refused" in output
-    assert "ok - three corners were tapped on a phone" in output
     for name in (
         "zone-editor.png",
         "zone-editor-preview.png",
-        "zone-editor-phone-dark.png",
     ):
         assert (SCREENSHOTS / name).stat().st_size > 10_000
