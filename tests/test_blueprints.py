@@ -54,7 +54,7 @@ from custom_components.peephole.const import (
     EVENT_CLIP_SAVED,
     EVENT_CLIP_STARTED,
 )
-from custom_components.peephole.services import KEEP_CLIP_SCHEMA, RECORD_CLIP_SCHEMA
+from custom_components.peephole.services import RECORD_CLIP_SCHEMA
 
 from .conftest import MOTION, RING_EVENT, SourceCamera
 
@@ -564,9 +564,9 @@ async def _tap(hass: HomeAssistant, action: str) -> None:
 async def _ring_without_clip(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    """Ring with recording off: the notification waits 1 s for a clip, in vain."""
+    """Ring with recording off: the notification goes at once, without Keep clip."""
     await _press(hass, freezer)
-    await _wait(hass, freezer, seconds=1)
+    assert "clip_id" not in hass.states.get(DOORBELL).attributes
 
 
 @pytest.fixture
@@ -617,12 +617,9 @@ async def test_notify_every_phone_with_a_local_snapshot(
     inputs = _notify_inputs(phones)
     del inputs["snapshot"]  # on by default
     await _setup_automations(hass, "notify_ring.yaml", inputs)
+    # Keep clip is on by default, but recording is off: nothing records the ring,
+    # and nothing delays the notification.
     await _press(hass, freezer)
-    # Keep clip is on by default: the notification waits for this ring's clip, which
-    # never starts here (recording is off), for 1 s at most.
-    assert notify_calls["notify.mobile_app_pixel_8"] == []
-    assert shared == []  # the snapshot comes after that wait
-    await _wait(hass, freezer, seconds=1)
     await _until_sent(hass, notify_calls["notify.mobile_app_anna_s_iphone"])
     (response,) = shared  # one share for every phone
     assert response["kind"] == "snapshot"
@@ -823,80 +820,20 @@ async def test_notify_new_ring_replaces_the_last(
     assert hass.states.get(PRIVACY).state == STATE_ON
 
 
-def _clip_event(entry_id: str, clip_id: str, trigger: str = "ring") -> dict[str, Any]:
-    """The data of Peephole's peephole_clip_started/_saved events (recording.py)."""
-    return {
-        "clip_id": clip_id,
-        "entry_id": entry_id,
-        "camera_entity_id": PEEPHOLE_CAMERA,
-        "start": dt_util.utcnow().isoformat(),
-        "trigger": trigger,
-    }
-
-
 @pytest.mark.parametrize("saved_before_tap", [False, True])
-async def test_notify_keep_clip_button(
-    hass: HomeAssistant,
-    blueprint_config: Path,
-    init_integration: MockConfigEntry,
-    phones: dict[str, str],
-    notify_calls: dict[str, list[ServiceCall]],
-    freezer: FrozenDateTimeFactory,
-    saved_before_tap: bool,
-) -> None:
-    """The button keeps the clip this ring started, once it is saved.
-
-    Peephole's clip events are fired by the test here, under the frozen clock, so
-    ``peephole.keep_clip`` is captured: the real one only knows clips it recorded
-    (test_notify_keep_clip_end_to_end runs it on a real clip).
-    """
-    keeps = async_mock_service(hass, "peephole", "keep_clip")
-    entry_id = init_integration.entry_id
-    clip_id = "20250602T100001-0a1b2c3d"
-    freezer.move_to(_at(12))
-    await _setup_automations(
-        hass, "notify_ring.yaml", _notify_inputs(phones, privacy_switch="")
-    )
-    await _press(hass, freezer)
-    # Not this ring's clip: another Peephole's, and one that motion started.
-    hass.bus.async_fire(EVENT_CLIP_STARTED, _clip_event("other", "x-1"))
-    hass.bus.async_fire(EVENT_CLIP_STARTED, _clip_event(entry_id, "x-2", "motion"))
-    await _settle(hass)
-    assert notify_calls["notify.mobile_app_pixel_8"] == []
-    # The ring's clip starts: the notification goes at once, before the 1 s is over.
-    hass.bus.async_fire(EVENT_CLIP_STARTED, _clip_event(entry_id, clip_id))
-    await _settle(hass)
-    actions = _action_ids(notify_calls["notify.mobile_app_pixel_8"][0])
-    assert list(actions) == ["Live view", "Keep clip"]
-    assert actions["Keep clip"].startswith("PEEPHOLE_KEEP_")
-    saved = _clip_event(entry_id, clip_id) | {"duration": 7.0, "incomplete": False}
-    hass.bus.async_fire(EVENT_CLIP_SAVED, saved | {"clip_id": "x-2"})
-    hass.bus.async_fire(EVENT_CLIP_SAVED, saved | {"entry_id": "other"})
-    if saved_before_tap:
-        hass.bus.async_fire(EVENT_CLIP_SAVED, saved)
-    await _wait(hass, freezer, seconds=5)
-    await _tap(hass, actions["Keep clip"])
-    if not saved_before_tap:
-        # keep_clip only knows saved clips: the tap waits for the end of the clip.
-        assert keeps == []
-        await _wait(hass, freezer, seconds=5)
-        hass.bus.async_fire(EVENT_CLIP_SAVED, saved)
-        await _settle(hass)
-    (keep,) = keeps
-    assert dict(keep.data) == {"config_entry_id": entry_id, "clip_id": clip_id}
-    assert KEEP_CLIP_SCHEMA(dict(keep.data))["keep"] is True  # the real action's schema
-    (automation,) = hass.states.async_all("automation")
-    assert automation.attributes["current"] == 0
-
-
 async def test_notify_keep_clip_end_to_end(
     hass: HomeAssistant,
     blueprint_config: Path,
     recording: MockConfigEntry,
     phones: dict[str, str],
     notify_calls: dict[str, list[ServiceCall]],
+    saved_before_tap: bool,
 ) -> None:
-    """Real recording: the ring records a clip, the button keeps it with the real action."""
+    """Real recording: the ring records a clip, the button keeps it with the real action.
+
+    Tapped at once (the clip is still being recorded: it is indexed as kept) or
+    after the clip is saved.
+    """
     recorder = recording.runtime_data.recorder
     started = async_capture_events(hass, EVENT_CLIP_STARTED)
     saved = async_capture_events(hass, EVENT_CLIP_SAVED)
@@ -905,20 +842,63 @@ async def test_notify_keep_clip_end_to_end(
     )
     await _press(hass)
     calls = notify_calls["notify.mobile_app_pixel_8"]
-    await _until(lambda: calls, seconds=1)  # never delayed by more than the 1 s
-    (clip_started,) = started
-    assert clip_started.data["trigger"] == "ring"
-    assert clip_started.data["entry_id"] == recording.entry_id
-    clip_id = clip_started.data["clip_id"]
+    await _until(lambda: calls, seconds=2)
+    clip_id = hass.states.get(DOORBELL).attributes["clip_id"]
     actions = _action_ids(calls[0])
     assert list(actions) == ["Live view", "Privacy mode", "Keep clip"]
-    # Tapped at once, while the clip is still being recorded.
-    assert recorder.recording
+    await _until(lambda: started)
+    assert started[0].data["clip_id"] == clip_id
+    assert started[0].data["trigger"] == "ring"
+    if saved_before_tap:
+        await _until(lambda: saved)
+        assert not recorder.store.get(clip_id).keep
+    else:
+        assert recorder.recording
     await _tap(hass, actions["Keep clip"])
     await _until(lambda: saved)
     assert saved[0].data["clip_id"] == clip_id
     await _until(lambda: (clip := recorder.store.get(clip_id)) and clip.keep)
     assert hass.states.get(PRIVACY).state == STATE_OFF
+    (automation,) = hass.states.async_all("automation")
+    await _until(
+        lambda: hass.states.get(automation.entity_id).attributes["current"] == 0
+    )  # the run ended after the keep
+    await hass.async_block_till_done()
+
+
+async def test_notify_keep_clip_of_a_ring_during_a_motion_clip(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    recording: MockConfigEntry,
+    phones: dict[str, str],
+    notify_calls: dict[str, list[ServiceCall]],
+) -> None:
+    """A ring while motion is being recorded extends that clip; Keep keeps it."""
+    recorder = recording.runtime_data.recorder
+    started = async_capture_events(hass, EVENT_CLIP_STARTED)
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await _setup_automations(
+        hass, "notify_ring.yaml", _notify_inputs({"Pixel 8": phones["Pixel 8"]})
+    )
+    hass.states.async_set(MOTION, STATE_ON, {"device_class": "motion"})
+    await _until(lambda: started)
+    (motion_clip,) = started
+    assert motion_clip.data["trigger"] == "motion"
+    await _press(hass)
+    calls = notify_calls["notify.mobile_app_pixel_8"]
+    await _until(lambda: calls, seconds=2)
+    assert (
+        hass.states.get(DOORBELL).attributes["clip_id"] == motion_clip.data["clip_id"]
+    )
+    actions = _action_ids(calls[0])
+    assert list(actions) == ["Live view", "Privacy mode", "Keep clip"]
+    await _tap(hass, actions["Keep clip"])
+    await _until(lambda: saved)
+    assert len(started) == 1  # the ring extended the motion clip
+    assert saved[0].data["clip_id"] == motion_clip.data["clip_id"]
+    await _until(
+        lambda: (clip := recorder.store.get(motion_clip.data["clip_id"])) and clip.keep
+    )
     await hass.async_block_till_done()
 
 
@@ -952,7 +932,7 @@ async def test_notify_only_when_condition_and_no_wait_without_buttons(
     await _press(hass, freezer)
     assert notify_calls["notify.mobile_app_pixel_8"] == []
     hass.states.async_set("input_boolean.notify_me", STATE_ON)
-    await _press(hass, freezer)  # Keep clip off: no wait for a clip either
+    await _press(hass, freezer)
     (call,) = notify_calls["notify.mobile_app_pixel_8"]
     assert call.data["title"] == "Door"
     assert call.data["message"] == "Front door at 12:00"

@@ -78,7 +78,7 @@ class Peephole:
             domain=self.ring_entity_id.partition(".")[0],
             event_types=tuple(entry.options.get(CONF_RING_EVENT_TYPES, ())),
         )
-        self._ring_listeners: list[Callable[[], None]] = []
+        self._ring_listeners: list[Callable[[str | None], None]] = []
         self._listeners: list[Callable[[], None]] = []
         self._placeholder: bytes | None = None
         self._last_unavailable_logged = False
@@ -144,8 +144,10 @@ class Peephole:
             now=dt_util.utcnow(),
         ):
             LOGGER.debug("%s: doorbell pressed (%s)", self.entry.title, entity_id)
+            # The clip first, so that the ring carries the id of its clip.
+            clip_id = self.recorder.async_trigger("ring") if self.recorder else None
             for ring_listener in list(self._ring_listeners):
-                ring_listener()
+                ring_listener(clip_id)
         if entity_id == self.camera_entity_id:
             self._log_camera_availability(new)
         self.async_update_listeners()
@@ -163,8 +165,14 @@ class Peephole:
     # --- listeners ---------------------------------------------------------------
 
     @callback
-    def async_add_ring_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
-        """Call ``listener`` once for every doorbell press."""
+    def async_add_ring_listener(
+        self, listener: Callable[[str | None], None]
+    ) -> CALLBACK_TYPE:
+        """Call ``listener`` once for every doorbell press.
+
+        It gets the id of the clip that records the press (one it started or
+        extended), or None when nothing records.
+        """
         self._ring_listeners.append(listener)
         return partial(self._ring_listeners.remove, listener)
 

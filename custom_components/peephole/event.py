@@ -47,6 +47,9 @@ class PeepholeDoorbellEvent(PeepholeEntity, EventEntity):
         self.async_on_remove(self.peephole.async_add_ring_listener(self._async_ring))
 
     @callback
-    def _async_ring(self) -> None:
-        self._trigger_event(EVENT_TYPE_RING, {"source": self.peephole.ring_entity_id})
+    def _async_ring(self, clip_id: str | None) -> None:
+        attributes = {"source": self.peephole.ring_entity_id}
+        if clip_id is not None:
+            attributes["clip_id"] = clip_id  # the clip that records this ring
+        self._trigger_event(EVENT_TYPE_RING, attributes)
         self.async_write_ha_state()

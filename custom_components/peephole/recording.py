@@ -105,6 +105,7 @@ class Session:
     pending: list[Frame]
     thumbnail: bytes | None
     thumbnail_written: bool = False
+    keep: bool = False  # keep_clip before the clip is saved
     encoder: ClipEncoder | None = None
     error: Exception | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -151,6 +152,8 @@ class ClipRecorder:
         self.store = ClipStore(hass, entry.entry_id)
         self.buffer = FrameBuffer(settings.pre_roll, BUFFER_MAX_BYTES)
         self.session: Session | None = None
+        # Every clip from its start until it is indexed (or lost), by id.
+        self._unsaved: dict[str, Session] = {}
         self.binary = get_ffmpeg_manager(hass).binary
         self.issue_id = f"{ISSUE_DISK_FULL}_{entry.entry_id}"
 
@@ -175,7 +178,6 @@ class ClipRecorder:
     def async_start(self) -> None:
         """Start the feed and listen for triggers (everything stops on unload)."""
         entry = self.entry
-        entry.async_on_unload(self.peephole.async_add_ring_listener(self._async_ring))
         if motion := self.peephole.motion_entity_id:
             entry.async_on_unload(
                 async_track_state_change_event(self.hass, motion, self._async_motion)
@@ -239,10 +241,6 @@ class ClipRecorder:
     # --- triggers ------------------------------------------------------------------
 
     @callback
-    def _async_ring(self) -> None:
-        self.async_trigger("ring")
-
-    @callback
     def _async_motion(self, event: Event[EventStateChangedData]) -> None:
         old, new = event.data["old_state"], event.data["new_state"]
         if (
@@ -253,11 +251,15 @@ class ClipRecorder:
             self.async_trigger("motion")
 
     @callback
-    def async_trigger(self, trigger: str, duration: float | None = None) -> bool:
-        """Start a clip, or extend the one being recorded; False if nothing records."""
+    def async_trigger(self, trigger: str, duration: float | None = None) -> str | None:
+        """Start a clip, or extend the one being recorded.
+
+        Returns the id of the clip that records this moment (a new one or the
+        one extended), or None when nothing records (privacy mode).
+        """
         if self.peephole.privacy_mode:
             LOGGER.debug("%s: privacy mode, not recording", self.entry.title)
-            return False
+            return None
         now = time.time()
         post_roll = self.settings.post_roll if duration is None else duration
         if (session := self.session) is not None:
@@ -266,7 +268,7 @@ class ClipRecorder:
                 session.start + self.settings.max_length,
             )
             session.wake.set()
-            return True
+            return session.clip_id
         start = now - self.settings.pre_roll
         pending = self.buffer.since(start)
         start = max(start, pending[0].time) if pending else now
@@ -280,13 +282,14 @@ class ClipRecorder:
             thumbnail=latest.data if latest else None,
         )
         self.session = session
+        self._unsaved[session.clip_id] = session
         self.entry.async_create_background_task(
             self.hass,
             self._async_record(session),
             f"peephole clip {session.clip_id}",
         )
         self.peephole.async_update_listeners()
-        return True
+        return session.clip_id
 
     # --- one clip --------------------------------------------------------------------
 
@@ -341,6 +344,7 @@ class ClipRecorder:
         finally:
             if self.session is session:
                 self.session = None
+            self._unsaved.pop(session.clip_id, None)
             self.peephole.async_update_listeners()
 
     async def _async_write_thumbnail(self, session: Session) -> None:
@@ -423,7 +427,11 @@ class ClipRecorder:
             return final.stat().st_size
 
         size = await self.hass.async_add_executor_job(_finish)
-        clip = replace(clip, size=size, thumbnail=session.thumbnail_written)
+        # keep is read as the clip is indexed: a keep_clip call sees either the
+        # session or the indexed clip, never neither.
+        clip = replace(
+            clip, size=size, thumbnail=session.thumbnail_written, keep=session.keep
+        )
         await self.store.async_add(clip)
         if not incomplete:
             ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
@@ -472,3 +480,15 @@ class ClipRecorder:
         """Keep a clip (retention never removes it) or let retention have it."""
         await self.store.async_set_keep(clip, keep)
         self.peephole.async_update_listeners()
+
+    @callback
+    def async_set_keep_unsaved(self, clip_id: str, keep: bool) -> bool:
+        """Keep (or not) a clip not indexed yet, once it is; False if there is none.
+
+        Call it only for a clip the index does not have: a clip is indexed in
+        the same step that reads this flag.
+        """
+        if (session := self._unsaved.get(clip_id)) is None:
+            return False
+        session.keep = keep
+        return True

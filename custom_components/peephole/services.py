@@ -139,7 +139,17 @@ async def _async_record_clip(call: ServiceCall) -> None:
 
 
 async def _async_keep_clip(call: ServiceCall) -> None:
-    """Keep a clip (retention never removes it), or let retention have it again."""
+    """Keep a clip (retention never removes it), or let retention have it again.
+
+    A clip still being recorded (a notification's Keep button is tapped at
+    once) is indexed as kept when it is saved.
+    """
+    _, recorder = _async_get_recorder(call)
+    clip_id, keep = call.data[ATTR_CLIP_ID], call.data[ATTR_KEEP]
+    if recorder.store.get(clip_id) is None and recorder.async_set_keep_unsaved(
+        clip_id, keep
+    ):
+        return
     recorder, clip = _async_get_clip(call)
     await recorder.async_set_keep(clip, call.data[ATTR_KEEP])
 

@@ -41,6 +41,7 @@ from .conftest import (
     wait_for,
 )
 
+DOORBELL = "event.front_door_doorbell"
 RECORDING = "binary_sensor.front_door_recording"
 CLIPS = "sensor.front_door_clips"
 STORAGE = "sensor.front_door_clip_storage_used"
@@ -93,10 +94,24 @@ async def test_ring_records_one_masked_clip_with_pre_roll(
     assert hass.states.get(RECORDING).state == STATE_OFF
     ring_time = time.time()
     _ring(hass)
+    await hass.async_block_till_done()
+    # The ring names the clip that records it.
+    clip_id = hass.states.get(DOORBELL).attributes["clip_id"]
     await wait_for(hass, lambda: started)
+    assert started[0].data["clip_id"] == clip_id
     assert hass.states.get(RECORDING).state == STATE_ON
     await asyncio.sleep(0.5)
     _ring(hass)  # extends the clip instead of starting a second one
+    await hass.async_block_till_done()
+    assert hass.states.get(DOORBELL).attributes["clip_id"] == clip_id
+    # Kept while it is still being recorded: indexed as kept when saved.
+    await hass.services.async_call(
+        DOMAIN,
+        "keep_clip",
+        {"config_entry_id": init_integration.entry_id, "clip_id": clip_id},
+        blocking=True,
+    )
+    assert recorder.recording
     await wait_for(hass, lambda: saved)
     await hass.async_block_till_done()
     assert len(started) == len(saved) == 1
@@ -107,6 +122,8 @@ async def test_ring_records_one_masked_clip_with_pre_roll(
     assert data["incomplete"] is False
     clip = recorder.store.get(data["clip_id"])
     assert clip is not None
+    assert clip.id == clip_id
+    assert clip.keep
     # Pre-roll (1 s) + 0.5 s + post-roll (1 s) after the second ring.
     assert 2.2 <= clip.duration <= 3.4
     frames = decode_clip(recorder.store.clip_path(clip))
@@ -155,6 +172,10 @@ async def test_motion_and_action_trigger_privacy_records_nothing(
         )
     assert err.value.translation_key == "privacy_mode_on"
     _ring(hass)
+    await hass.async_block_till_done()
+    ring = hass.states.get(DOORBELL)
+    assert ring.attributes["event_type"] == "ring"
+    assert "clip_id" not in ring.attributes  # nothing records it
     await asyncio.sleep(0.5)
     assert not recorder.recording
     assert len(recorder.buffer) == 0
