@@ -182,3 +182,112 @@ async def test_mjpeg_stream_is_built_from_masked_frames(
     assert after[0] != first[0]
     assert Image.open(io.BytesIO(after[0])).getpixel((5, 5))[1] > 150
     response.close()
+
+
+class SlowSourceCamera(SourceCamera):
+    """A source camera that takes a while to answer (as an ESP32-CAM does)."""
+
+    def __init__(self) -> None:
+        """Start released: every request answers at once until a test holds it."""
+        super().__init__()
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        """Answer once released."""
+        self.requests.append((width, height))
+        await self.release.wait()
+        return self.frame
+
+
+@pytest.fixture
+def source_camera() -> SourceCamera:
+    """A source camera the frame-sharing tests can hold."""
+    return SlowSourceCamera()
+
+
+async def test_concurrent_requests_share_one_source_frame(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sources: SlowSourceCamera
+) -> None:
+    """Viewers asking at the same time get one masked frame from one source request."""
+    peephole = init_integration.runtime_data
+    peephole.reuse_for = 0  # sharing in flight only
+    sources.release.clear()
+    tasks = [hass.async_create_task(peephole.async_masked_image()) for _ in range(3)]
+    sized = hass.async_create_task(peephole.async_masked_image(160, 120))
+    await asyncio.sleep(0.05)
+    assert sources.requests == [(None, None), (160, 120)]
+    # A viewer that goes away does not take the others' frame with it.
+    tasks[0].cancel()
+    sources.release.set()
+    frames = await asyncio.gather(*tasks[1:], sized)
+    assert frames[0] == frames[1]
+    assert frames[0][:2] == b"\xff\xd8"
+    assert peephole.stats.masked == 2
+    assert tasks[0].cancelled()
+
+
+async def test_recent_frame_is_reused_until_zones_or_privacy_change(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    sources: SlowSourceCamera,
+) -> None:
+    peephole = init_integration.runtime_data
+    assert peephole.reuse_for == 0.25  # half the default frame interval
+    peephole.reuse_for = 60
+    client = await hass_client()
+    first = await (await client.get(f"/api/camera_proxy/{PEEPHOLE_CAMERA}")).read()
+    again = await (await client.get(f"/api/camera_proxy/{PEEPHOLE_CAMERA}")).read()
+    assert again == first
+    assert len(sources.requests) == 1
+    # Another size is another frame.
+    await peephole.async_masked_image(160, 120)
+    assert len(sources.requests) == 2
+    # A zone drawn (the options flow and the zone editor apply zones live): the
+    # next frame is masked with the zones as they are now.
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={
+            **init_integration.options,
+            "zones": [{"name": "Street", "points": [[0, 0], [1, 0], [1, 0.5]]}],
+        },
+    )
+    await hass.async_block_till_done()
+    assert peephole.zones
+    masked = await peephole.async_masked_image()
+    assert len(sources.requests) == 3
+    assert masked != first
+    # Privacy mode on: the placeholder; off again: a new frame, not the old one.
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: PRIVACY}, blocking=True
+    )
+    private = await peephole.async_masked_image()
+    assert Image.open(io.BytesIO(private)).size == PLACEHOLDER_SIZE
+    await hass.services.async_call(
+        "switch", "turn_off", {ATTR_ENTITY_ID: PRIVACY}, blocking=True
+    )
+    await peephole.async_masked_image()
+    assert len(sources.requests) == 4
+    # A frame is reused only while it is young.
+    peephole.reuse_for = 0
+    await peephole.async_masked_image()
+    assert len(sources.requests) == 5
+
+
+async def test_privacy_mode_while_waiting_for_a_shared_frame(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sources: SlowSourceCamera
+) -> None:
+    """Privacy mode turned on while a frame is on its way: the placeholder, not it."""
+    peephole = init_integration.runtime_data
+    sources.release.clear()
+    waiting = hass.async_create_task(peephole.async_masked_image())
+    await asyncio.sleep(0.05)
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: PRIVACY}, blocking=True
+    )
+    sources.release.set()
+    frame = await waiting
+    assert Image.open(io.BytesIO(frame)).size == PLACEHOLDER_SIZE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,10 +28,12 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_CAMERA_ENTITY,
+    CONF_FRAME_INTERVAL,
     CONF_MOTION_ENTITY,
     CONF_RING_ENTITY,
     CONF_RING_EVENT_TYPES,
     CONF_ZONES,
+    DEFAULT_FRAME_INTERVAL,
     DOMAIN,
     LOGGER,
     SOURCE_IMAGE_TIMEOUT,
@@ -46,6 +49,18 @@ if TYPE_CHECKING:
 type PeepholeConfigEntry = ConfigEntry[Peephole]
 
 PLACEHOLDER_SIZE = (640, 480)
+
+type _Size = tuple[int | None, int | None]
+
+
+@dataclass(slots=True)
+class _Latest:
+    """The newest masked frame, and what it was made with."""
+
+    size: _Size
+    generation: int
+    at: float  # loop time when it was ready
+    data: bytes
 
 
 @dataclass(slots=True)
@@ -69,6 +84,9 @@ class Peephole:
         self.motion_entity_id: str | None = entry.data.get(CONF_MOTION_ENTITY)
         self.zones: tuple[Zone, ...] = ()
         self.masker = FrameMasker(())
+        self._generation = 0
+        self._latest: _Latest | None = None
+        self._fetching: dict[_Size, tuple[int, asyncio.Task[bytes]]] = {}
         self.async_set_zones(entry.options.get(CONF_ZONES, []))
         self._settings = self._settings_of(entry)
         self.stats = FrameStats()
@@ -84,6 +102,16 @@ class Peephole:
         self._last_unavailable_logged = False
         # Set by async_setup_entry when recording is enabled.
         self.recorder: ClipRecorder | None = None
+        # Frame sharing: requests for the same size share one fetch in flight,
+        # and a masked frame younger than ``reuse_for`` seconds is served again
+        # instead of asking the source camera (the recorder's feed sets it to its
+        # frame period, so the live view rides on the feed). Half the live view's
+        # frame interval by default: a viewer never gets its own frame twice.
+        # Zones or privacy mode changing bumps the generation: older frames and
+        # fetches are never shared after that.
+        self.reuse_for: float = (
+            entry.options.get(CONF_FRAME_INTERVAL, DEFAULT_FRAME_INTERVAL) / 2
+        )
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -118,6 +146,13 @@ class Peephole:
         zones = zones_from_storage(stored)
         self.masker = FrameMasker(zones)
         self.zones = zones
+        self._async_forget_frames()
+
+    @callback
+    def _async_forget_frames(self) -> None:
+        """Share no frame made before now (zones or privacy mode changed)."""
+        self._generation += 1
+        self._latest = None
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
@@ -234,21 +269,66 @@ class Peephole:
         """Turn privacy mode on or off."""
         if enabled != self.privacy_mode:
             self.privacy_mode = enabled
+            self._async_forget_frames()
             LOGGER.debug("%s: privacy mode %s", self.entry.title, enabled)
             self.async_update_listeners()
 
     # --- frames ------------------------------------------------------------------
 
     async def async_masked_image(
-        self, width: int | None = None, height: int | None = None
+        self,
+        width: int | None = None,
+        height: int | None = None,
+        *,
+        fresh: bool = False,
     ) -> bytes:
         """Return a masked JPEG of the source camera, or the privacy placeholder.
+
+        Shares frames (see ``reuse_for``); ``fresh`` asks for a frame fetched
+        now (one in flight will do): the recorder's feed uses it.
 
         Raises HomeAssistantError when no masked frame can be made: the frame is
         dropped and counted, never passed through unmasked.
         """
         if self.privacy_mode:
             return await self.async_placeholder()
+        size: _Size = (width, height)
+        generation = self._generation
+        latest = self._latest
+        if (
+            not fresh
+            and latest is not None
+            and latest.size == size
+            and latest.generation == generation
+            and self.hass.loop.time() - latest.at < self.reuse_for
+        ):
+            return latest.data
+        fetching = self._fetching.get(size)
+        if fetching is None or fetching[0] != generation:
+            task = self.entry.async_create_task(
+                self.hass,
+                self._async_fetch_masked(size, generation),
+                f"peephole frame {self.entry.entry_id}",
+                eager_start=False,
+            )
+            task.add_done_callback(partial(self._async_fetched, size))
+            fetching = self._fetching[size] = (generation, task)
+        # Shielded: a viewer that goes away does not cancel the others' frame.
+        data = await asyncio.shield(fetching[1])
+        return await self._async_unless_private(data)
+
+    @callback
+    def _async_fetched(self, size: _Size, task: asyncio.Task[bytes]) -> None:
+        """Forget a finished fetch (its result stays with its awaiters)."""
+        fetching = self._fetching.get(size)
+        if fetching is not None and fetching[1] is task:
+            del self._fetching[size]
+        if not task.cancelled():
+            task.exception()  # retrieved: nobody may be awaiting it any more
+
+    async def _async_fetch_masked(self, size: _Size, generation: int) -> bytes:
+        """Fetch one source frame and mask it; share it if nothing changed since."""
+        width, height = size
         try:
             image = await async_get_image(
                 self.hass,
@@ -263,7 +343,10 @@ class Peephole:
                 translation_key="source_image_failed",
                 translation_placeholders={"entity_id": self.camera_entity_id},
             ) from err
-        return await self.async_mask(image.content)
+        data = await self.async_mask(image.content)
+        if generation == self._generation and not self.privacy_mode:
+            self._latest = _Latest(size, generation, self.hass.loop.time(), data)
+        return data
 
     async def async_mask(self, frame: bytes) -> bytes:
         """Mask one JPEG frame in the executor; count and refuse frames that fail."""
@@ -276,11 +359,14 @@ class Peephole:
                 translation_key="frame_dropped",
                 translation_placeholders={"reason": err.reason},
             ) from err
-        if self.privacy_mode:
-            # Privacy mode was turned on while this frame was being masked.
-            return await self.async_placeholder()
         self.stats.masked += 1
-        return masked
+        return await self._async_unless_private(masked)
+
+    async def _async_unless_private(self, frame: bytes) -> bytes:
+        """Return ``frame``, or the placeholder if privacy mode came on meanwhile."""
+        if self.privacy_mode:
+            return await self.async_placeholder()
+        return frame
 
     def _count_dropped(self, reason: str) -> None:
         self.stats.dropped += 1

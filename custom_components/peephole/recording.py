@@ -178,6 +178,9 @@ class ClipRecorder:
     def async_start(self) -> None:
         """Start the feed and listen for triggers (everything stops on unload)."""
         entry = self.entry
+        # The live view and stills share the feed's frames instead of asking the
+        # source camera a second time.
+        self.peephole.reuse_for = min(self.peephole.reuse_for, 1 / self.settings.fps)
         if motion := self.peephole.motion_entity_id:
             entry.async_on_unload(
                 async_track_state_change_event(self.hass, motion, self._async_motion)
@@ -218,7 +221,7 @@ class ClipRecorder:
                 continue
             taken = time.time()
             try:
-                data = await self.peephole.async_masked_image()
+                data = await self.peephole.async_masked_image(fresh=True)
             except HomeAssistantError:
                 continue
             if self._paused():

@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.peephole.clips import Clip
 from custom_components.peephole.const import (
@@ -30,7 +31,7 @@ from custom_components.peephole.const import (
     EVENT_CLIP_SAVED,
     EVENT_CLIP_STARTED,
 )
-from tests.conftest import MOTION, RING_EVENT
+from tests.conftest import MOTION, RING_EVENT, SourceCamera
 
 from .conftest import (
     FPS,
@@ -356,3 +357,29 @@ async def test_turning_recording_off_forgets_its_entities(
     assert init_integration.runtime_data.recorder is None
     assert not [e for e in recording_entities if registry.async_get(e)]
     assert registry.async_get("sensor.front_door_dropped_frames") is not None
+
+
+async def test_live_view_rides_on_the_feed(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    source_camera: SourceCamera,
+) -> None:
+    """While recording, stills reuse the feed's masked frames: one poller, not two."""
+    peephole = init_integration.runtime_data
+    assert peephole.reuse_for == pytest.approx(1 / FPS)
+    await _fill_buffer(init_integration)
+    client = await hass_client()
+    before = len(source_camera.requests)
+    started = time.monotonic()
+    stills = []
+    for _ in range(20):
+        response = await client.get("/api/camera_proxy/camera.front_door")
+        stills.append(await response.read())
+        await asyncio.sleep(0.05)
+    seconds = time.monotonic() - started
+    # The feed asks FPS times a second; 20 stills add (almost) nothing to that.
+    assert len(source_camera.requests) - before <= seconds * FPS + 3
+    assert len(set(stills)) >= seconds * FPS / 2  # still live, not one frozen frame
+    with Image.open(io.BytesIO(stills[-1])) as image:
+        assert_masked(np.asarray(image.convert("RGB"))[None])
