@@ -6,6 +6,7 @@ import { readFileSync, mkdirSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { logIn } from "./login.mjs";
 
 const [demoJson, shots] = process.argv.slice(2);
 const demo = JSON.parse(readFileSync(demoJson, "utf8"));
@@ -46,11 +47,7 @@ try {
   page.setDefaultTimeout(60000);
 
   // Log in with the demo user.
-  await page.goto(demo.url);
-  await page.locator('input[name="username"]').fill(demo.username);
-  await page.locator('input[name="password"]').fill(demo.password);
-  await page.keyboard.press("Enter");
-  await page.waitForURL(/\/lovelace/);
+  await logIn(page, demo);
   check(true, "logged in as the demo user");
 
   // The dashboard shows the masked camera (the source camera is hidden).

@@ -3,7 +3,8 @@
 Runs zones.mjs against the demo (the fixture in conftest.py): open the
 Privacy zones panel, see a fresh snapshot with the demo's Street zone, draw a new
 zone with the mouse, preview it, save it, and read back from the live camera that
-it is masked there. Screenshots go to build/screenshots/.
+it is masked there; then, on a phone-sized screen in the dark theme, place corners
+by tapping. Screenshots go to build/screenshots/.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ def test_zone_editor_in_headless_chromium(demo: dict[str, str]) -> None:
     assert "ok - the preview masks the new zone" in output
     assert "ok - the live camera is masked in the new zone" in output
     assert "ok - a duplicate name is refused" in output
+    assert "ok - the panel opens on a phone" in output
+    assert "ok - three corners were tapped on a phone" in output
+    assert "ok - the phone layout has one column" in output
+    assert "ok - the dark theme applies" in output
     for name in (
         "zone-editor.png",
         "zone-editor-preview.png",
+        "zone-editor-phone-dark.png",
     ):
         assert (SCREENSHOTS / name).stat().st_size > 10_000
