@@ -2,7 +2,9 @@
 
 The panel is a plain web component (``frontend/peephole-zone-editor.js``, no
 build step, nothing downloaded) served by Home Assistant's own HTTP server.
-It talks to the admin-only websocket commands of ``websocket.py``.
+It talks to the admin-only websocket commands of ``websocket.py`` and gets the
+unmasked snapshot it draws on from the admin-only HTTP view of
+``zone_snapshot.py`` (registered here, with or without the frontend).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from homeassistant.loader import async_get_integration
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, LOGGER
+from .zone_snapshot import ZoneSnapshotView
 
 PANEL_URL_PATH: Final = "peephole-zones"
 PANEL_COMPONENT: Final = "peephole-zone-editor"
@@ -27,14 +30,18 @@ FRONTEND_DIR: Final = Path(__file__).parent / "frontend"
 MODULE_FILE: Final = "peephole-zone-editor.js"
 
 DATA_PANEL: Final[HassKey[bool]] = HassKey(f"{DOMAIN}_panel")
+DATA_SNAPSHOT_VIEW: Final[HassKey[bool]] = HassKey(f"{DOMAIN}_zone_snapshot_view")
 
 
 async def async_register_panel(hass: HomeAssistant) -> None:
-    """Serve the editor's module and add the admin-only panel (once).
+    """Serve the editor's module and snapshots, and add the admin-only panel (once).
 
     Without the frontend (a headless Home Assistant) there is nothing to show,
-    so only the websocket commands are available.
+    so only the websocket commands and the snapshot view are available.
     """
+    if not hass.data.get(DATA_SNAPSHOT_VIEW):
+        hass.data[DATA_SNAPSHOT_VIEW] = True
+        hass.http.register_view(ZoneSnapshotView())
     if hass.data.get(DATA_PANEL):
         return
     if "frontend" not in hass.config.components:

@@ -1,15 +1,16 @@
 """Admin-only websocket commands of the privacy zone editor panel.
 
-``peephole/zones/list`` lists the doorbells and their zones; ``snapshot`` returns
-a fresh, unmasked frame of a doorbell's source camera, for the admin who is
-drawing zones on it; ``preview`` validates draft zones exactly as the options
-flow does and returns a fresh frame masked by Peephole's own masker;
-``save`` validates the same way and stores the zones in the entry's options
-(the entry's update listener applies them live).
+``peephole/zones/list`` lists the doorbells and their zones; ``preview``
+validates draft zones exactly as the options flow does and returns a fresh frame
+masked by Peephole's own masker; ``save`` validates the same way and stores the
+zones in the entry's options (the entry's update listener applies them live).
 
-The unmasked frame only ever exists in this module's local variables and in
-the response to the admin's own connection: it is not stored, cached, logged
-or put into any state or attribute.
+The unmasked snapshot the admin draws on is NOT sent here: Home Assistant logs
+every websocket message it sends at debug level, so a picture in a websocket
+response would land in home-assistant.log whenever someone troubleshoots with
+debug logging on. It comes from the HTTP view of ``zone_snapshot.py`` instead,
+which shares this module's helpers (entry lookup, source frame, translated
+errors). Only masked pictures (the preview) travel over the websocket.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ from .zones import (
 )
 
 TYPE_LIST: Final = "peephole/zones/list"
-TYPE_SNAPSHOT: Final = "peephole/zones/snapshot"
 TYPE_PREVIEW: Final = "peephole/zones/preview"
 TYPE_SAVE: Final = "peephole/zones/save"
 
@@ -65,6 +65,8 @@ ERR_SOURCE_IMAGE: Final = "source_image_failed"
 ERR_FRAME_DROPPED: Final = "frame_dropped"
 
 _PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
+# A language tag as the frontend sends it (en, en-GB, zh-Hans, sr-Latn, ...).
+_LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
 
 _ENTRY_SCHEMA: Final[dict[str | vol.Marker, Any]] = {
     vol.Required(ATTR_ENTRY_ID): str,
@@ -78,19 +80,21 @@ _ZONES_SCHEMA: Final[dict[str | vol.Marker, Any]] = {
 }
 
 
-class _EditorError(Exception):
+class EditorError(Exception):
     """A translated error for the editor: ``code`` is the translation key."""
 
     def __init__(
         self, code: str, category: str, placeholders: Mapping[str, str]
     ) -> None:
+        """Name the translation (``category``: "options" or "exceptions")."""
         super().__init__(code)
         self.code = code
         self.category = category
         self.placeholders = dict(placeholders)
 
     @classmethod
-    def from_zone_error(cls, err: ZoneError) -> _EditorError:
+    def from_zone_error(cls, err: ZoneError) -> EditorError:
+        """Return the options flow's error for ``err``."""
         return cls(err.key, "options", {**ZONE_PLACEHOLDERS, **err.placeholders})
 
 
@@ -98,47 +102,58 @@ class _EditorError(Exception):
 def async_setup_websocket(hass: HomeAssistant) -> None:
     """Register the zone editor's websocket commands (once, in async_setup)."""
     async_register_command(hass, ws_list_zones)
-    async_register_command(hass, ws_snapshot)
     async_register_command(hass, ws_preview)
     async_register_command(hass, ws_save_zones)
 
 
-async def _async_send_error(
-    hass: HomeAssistant,
-    connection: ActiveConnection,
-    msg: dict[str, Any],
-    err: _EditorError,
-) -> None:
-    """Send ``err`` with the same text the options flow (or an action) shows."""
-    language = msg.get(ATTR_LANGUAGE) or hass.config.language
+async def async_error_message(
+    hass: HomeAssistant, language: str | None, err: EditorError
+) -> str:
+    """Return the text of ``err``: the same the options flow (or an action) shows.
+
+    ``language`` is the frontend's; anything that is not a language tag falls back
+    to Home Assistant's language.
+    """
+    if not language or not _LANGUAGE.fullmatch(language):
+        language = hass.config.language
     translations = await async_get_translations(hass, language, err.category, {DOMAIN})
     if err.category == "options":
         key = f"component.{DOMAIN}.options.error.{err.code}"
     else:
         key = f"component.{DOMAIN}.exceptions.{err.code}.message"
     text = translations.get(key, err.code)
-    message = _PLACEHOLDER.sub(
+    return _PLACEHOLDER.sub(
         lambda match: err.placeholders.get(match[1], match[0]), text
     )
+
+
+async def _async_send_error(
+    hass: HomeAssistant,
+    connection: ActiveConnection,
+    msg: dict[str, Any],
+    err: EditorError,
+) -> None:
+    """Send ``err`` with the same text the options flow (or an action) shows."""
+    message = await async_error_message(hass, msg.get(ATTR_LANGUAGE), err)
     connection.send_error(msg["id"], err.code, message)
 
 
-def _get_entry(
+def get_entry(
     hass: HomeAssistant, entry_id: str, *, loaded: bool
 ) -> PeepholeConfigEntry:
-    """Return the Peephole entry ``entry_id`` (loaded, when asked). Raises _EditorError."""
+    """Return the Peephole entry ``entry_id`` (loaded, when asked). Raises EditorError."""
     entry: PeepholeConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
-        raise _EditorError(ERR_ENTRY_NOT_FOUND, "exceptions", {"entry_id": entry_id})
+        raise EditorError(ERR_ENTRY_NOT_FOUND, "exceptions", {"entry_id": entry_id})
     if loaded and entry.state is not ConfigEntryState.LOADED:
-        raise _EditorError(ERR_ENTRY_NOT_LOADED, "exceptions", {"name": entry.title})
+        raise EditorError(ERR_ENTRY_NOT_LOADED, "exceptions", {"name": entry.title})
     return entry
 
 
 def _draft_zones(raw: list[Any]) -> tuple[Zone, ...]:
     """Validate draft zones like the options flow does (names are stripped).
 
-    Raises _EditorError with the zone error key.
+    Raises EditorError with the zone error key.
     """
     cleaned = [
         {**item, "name": item["name"].strip()}
@@ -149,28 +164,28 @@ def _draft_zones(raw: list[Any]) -> tuple[Zone, ...]:
     try:
         return zones_from_storage(cleaned)
     except ZoneError as err:
-        raise _EditorError.from_zone_error(err) from err
+        raise EditorError.from_zone_error(err) from err
 
 
-async def _async_source_frame(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bytes:
+async def async_source_frame(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bytes:
     """Return a fresh frame of the entry's source camera (unmasked: never keep it).
 
-    Refused while privacy mode is on. Raises _EditorError.
+    Refused while privacy mode is on. Raises EditorError.
     """
     if entry.runtime_data.privacy_mode:
-        raise _EditorError(ERR_PRIVACY_MODE, "exceptions", {"name": entry.title})
+        raise EditorError(ERR_PRIVACY_MODE, "exceptions", {"name": entry.title})
     camera = entry.data[CONF_CAMERA_ENTITY]
     try:
         image = await async_get_image(hass, camera, timeout=SOURCE_IMAGE_TIMEOUT)
     except HomeAssistantError as err:
-        raise _EditorError(
+        raise EditorError(
             ERR_SOURCE_IMAGE, "exceptions", {"entity_id": camera}
         ) from err
     return image.content
 
 
 def _image_response(jpeg: bytes) -> dict[str, Any]:
-    """Describe a JPEG frame for the editor (blocking: run in the executor).
+    """Describe a (masked) JPEG frame for the editor (blocking: run in the executor).
 
     Raises MaskError for a frame that is not a valid JPEG.
     """
@@ -229,30 +244,6 @@ def ws_list_zones(
 
 
 @require_admin
-@websocket_command({vol.Required("type"): TYPE_SNAPSHOT, **_ENTRY_SCHEMA})
-@async_response
-async def ws_snapshot(
-    hass: HomeAssistant,
-    connection: ActiveConnection,
-    msg: dict[str, Any],
-) -> None:
-    """Send a fresh, UNMASKED frame of the source camera, only to draw zones on."""
-    try:
-        entry = _get_entry(hass, msg[ATTR_ENTRY_ID], loaded=True)
-        frame = await _async_source_frame(hass, entry)
-        try:
-            result = await hass.async_add_executor_job(_image_response, frame)
-        except MaskError as err:
-            raise _EditorError(
-                ERR_FRAME_DROPPED, "exceptions", {"reason": err.reason}
-            ) from err
-    except _EditorError as err:
-        await _async_send_error(hass, connection, msg, err)
-        return
-    connection.send_result(msg["id"], result)
-
-
-@require_admin
 @websocket_command({vol.Required("type"): TYPE_PREVIEW, **_ZONES_SCHEMA})
 @async_response
 async def ws_preview(
@@ -263,15 +254,15 @@ async def ws_preview(
     """Send a fresh frame masked with draft zones, exactly as Peephole would mask it."""
     try:
         zones = _draft_zones(msg[ATTR_ZONES])
-        entry = _get_entry(hass, msg[ATTR_ENTRY_ID], loaded=True)
-        frame = await _async_source_frame(hass, entry)
+        entry = get_entry(hass, msg[ATTR_ENTRY_ID], loaded=True)
+        frame = await async_source_frame(hass, entry)
         try:
             result = await hass.async_add_executor_job(_mask_frame, zones, frame)
         except MaskError as err:
-            raise _EditorError(
+            raise EditorError(
                 ERR_FRAME_DROPPED, "exceptions", {"reason": err.reason}
             ) from err
-    except _EditorError as err:
+    except EditorError as err:
         await _async_send_error(hass, connection, msg, err)
         return
     connection.send_result(msg["id"], result)
@@ -287,9 +278,9 @@ async def ws_save_zones(
 ) -> None:
     """Validate and store zones in the entry's options (applied live)."""
     try:
-        entry = _get_entry(hass, msg[ATTR_ENTRY_ID], loaded=False)
+        entry = get_entry(hass, msg[ATTR_ENTRY_ID], loaded=False)
         zones = _draft_zones(msg[ATTR_ZONES])
-    except _EditorError as err:
+    except EditorError as err:
         await _async_send_error(hass, connection, msg, err)
         return
     stored = zones_to_storage(zones)

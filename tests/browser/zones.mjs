@@ -29,7 +29,7 @@ async function patchStats(page, source, [x, y]) {
   return page.evaluate(
     async ([src, px, py]) => {
       let blob;
-      if (src.startsWith("data:")) {
+      if (src.startsWith("data:") || src.startsWith("blob:")) {
         blob = await (await fetch(src)).blob();
       } else {
         const hass = document.querySelector("home-assistant").hass;
@@ -84,6 +84,21 @@ try {
   page.setDefaultTimeout(60000);
   const pageErrors = [];
   page.on("pageerror", (err) => pageErrors.push(String(err)));
+  // Every JPEG that comes over the websocket (base64 starts with /9j/): only the
+  // masked preview may; the unmasked snapshot comes over HTTP.
+  const jpegOverWebsocket = [];
+  page.on("websocket", (socket) => {
+    socket.on("framereceived", ({ payload }) => {
+      if (String(payload).includes("/9j/")) jpegOverWebsocket.push(Date.now());
+    });
+  });
+  // The snapshot's HTTP responses.
+  const snapshots = [];
+  page.on("response", (response) => {
+    if (/\/api\/peephole\/zones\/[^/]+\/snapshot/.test(response.url())) {
+      snapshots.push({ status: response.status(), headers: response.headers() });
+    }
+  });
 
   await logIn(page, demo);
   check(true, "logged in as the demo user");
@@ -119,7 +134,15 @@ try {
   check(polygons === 1, "the Street zone is drawn on the snapshot");
   // The editor's snapshot is the unmasked source: the street is not grey in it.
   const snapshotSrc = await image.getAttribute("src");
-  check(snapshotSrc.startsWith("data:image/jpeg;base64,"), "the snapshot is an in-memory JPEG (no URL)");
+  check(snapshotSrc.startsWith("blob:"), `the snapshot is an in-memory picture, an object URL (${snapshotSrc})`);
+  const snapshotType = await page.evaluate(async (src) => (await (await fetch(src)).blob()).type, snapshotSrc);
+  check(snapshotType === "image/jpeg", `the snapshot is a JPEG (${snapshotType})`);
+  const served = snapshots[snapshots.length - 1];
+  check(
+    served && served.status === 200 && served.headers["cache-control"] === "no-store"
+      && served.headers["content-type"] === "image/jpeg",
+    `the snapshot came over HTTP, not to be stored (${JSON.stringify(served)})`,
+  );
 
   // Before: the porch is not masked on the live camera.
   const before = await patchStats(page, "/api/camera_proxy/camera.front_door", PROBE);
@@ -145,6 +168,7 @@ try {
   await page.waitForTimeout(300);
   await page.screenshot({ path: join(shots, "zone-editor.png") });
 
+  check(jpegOverWebsocket.length === 0, "no picture came over the websocket before the preview");
   // Preview: the integration masks a fresh frame with the draft zones.
   await editor.locator("#preview").click();
   await page.waitForFunction(() => {
@@ -152,6 +176,7 @@ try {
     return window.__editor.shadowRoot.getElementById("preview").getAttribute("aria-pressed") === "true"
       && img.complete && img.naturalWidth > 0;
   });
+  check(jpegOverWebsocket.length > 0, "the masked preview came over the websocket");
   const previewStats = await patchStats(page, await image.getAttribute("src"), PROBE);
   check(isGrey(previewStats), `the preview masks the new zone (${JSON.stringify(previewStats)})`);
   const streetPreview = await patchStats(page, await image.getAttribute("src"), [0.5, 0.2]);
@@ -193,7 +218,56 @@ try {
   check(message === "There is already a zone called street.", `a duplicate name is refused: ${message}`);
   await editor.locator("#discard").click();
 
+  // A refused snapshot (privacy mode) says why; the next one that works clears that,
+  // and the old picture's object URL is let go.
+  const privacy = (service) => page.evaluate(
+    (name) => document.querySelector("home-assistant").hass.callService("switch", name, {
+      entity_id: "switch.front_door_privacy_mode",
+    }),
+    service,
+  );
+  const objectUrlAlive = (src) => page.evaluate(async (url) => {
+    try {
+      await (await fetch(url)).blob();
+      return true;
+    } catch (_err) {
+      return false;
+    }
+  }, src);
+  const firstSrc = await image.getAttribute("src");
+  await privacy("turn_on");
+  await editor.locator("#refresh:enabled").click();
+  await editor.locator("#message.error").waitFor();
+  const refused = (await editor.locator("#message").textContent()).trim();
+  check(refused.includes("privacy mode"), `a snapshot in privacy mode is refused: ${refused}`);
+  check(snapshots[snapshots.length - 1].status === 409, "with a translated error over HTTP");
+  await privacy("turn_off");
+  await editor.locator("#refresh:enabled").click();
+  await page.waitForFunction(
+    (old) => {
+      const root = window.__editor.shadowRoot;
+      const img = root.getElementById("image");
+      return img.getAttribute("src") !== old && img.complete && img.naturalWidth > 0
+        && !root.getElementById("refresh").disabled;
+    },
+    firstSrc,
+  );
+  const cleared = (await editor.locator("#message").textContent()).trim();
+  check(cleared === "", `a new snapshot clears the old error (message: "${cleared}")`);
+  const secondSrc = await image.getAttribute("src");
+  check(secondSrc.startsWith("blob:"), "the new snapshot is an object URL too");
+  check(!(await objectUrlAlive(firstSrc)), "the replaced snapshot's object URL is revoked");
+  check(await objectUrlAlive(secondSrc), "the shown snapshot's object URL is alive");
+
   check(pageErrors.length === 0, `no errors in the page (${pageErrors.join("; ")})`);
+
+  // Leaving the panel (in the app, no page load) lets go of the picture.
+  await page.evaluate(() => {
+    window.history.pushState(null, "", "/lovelace");
+    window.dispatchEvent(new CustomEvent("location-changed", { detail: { replace: false } }));
+  });
+  await page.waitForFunction(() => !window.__editor.isConnected);
+  check(!(await objectUrlAlive(secondSrc)), "leaving the panel revokes the snapshot's object URL");
 
   // A phone in the dark: one column, the dark theme, corners placed by tapping.
   const phone = await browser.newContext({
@@ -239,7 +313,11 @@ try {
       return failed && !root.getElementById("refresh").disabled ? "error" : false;
     }, await small.elementHandle());
     const shown = (await settled.jsonValue()) === "shown";
-    if (shown) break;
+    if (shown) {
+      const left = (await small.locator("#message").textContent()).trim();
+      check(left === "", `no error is left once the phone shows a snapshot (${left})`);
+      break;
+    }
     const said = (await small.locator("#message").textContent()).trim();
     console.log(`note - no snapshot on the phone (attempt ${attempt}): ${said}`);
     check(attempt < 3, `the phone gets a snapshot within 3 attempts (${said})`);

@@ -1,1 +1,1 @@
-"""Tests of the privacy zone editor: websocket commands, panel, storage."""
+"""Tests of the privacy zone editor: websocket commands, snapshot view, panel."""

@@ -10,7 +10,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.peephole.const import DOMAIN
-from custom_components.peephole.panel import DATA_PANEL, async_register_panel
+from custom_components.peephole.panel import (
+    DATA_PANEL,
+    DATA_SNAPSHOT_VIEW,
+    async_register_panel,
+)
+from custom_components.peephole.zone_snapshot import snapshot_url
 from tests.conftest import SourceCamera
 
 
@@ -48,3 +53,8 @@ async def test_panel_is_admin_only_and_served_locally(
     # Registering again (a second set-up) changes nothing.
     await async_register_panel(hass)
     assert hass.data[DATA_PANEL] is True
+    assert hass.data[DATA_SNAPSHOT_VIEW] is True
+    # The panel's snapshot view answers (an admin; the picture is the source's).
+    response = await client.get(snapshot_url(config_entry.entry_id))
+    assert response.status == HTTPStatus.OK
+    assert await response.read() == sources.frame

@@ -1,15 +1,17 @@
-"""The zone editor's websocket commands, against a real Home Assistant core."""
+"""The zone editor's websocket commands, against a real Home Assistant core.
+
+The unmasked snapshot is not a websocket command (see test_snapshot_view.py): only
+masked pictures (the preview) travel over the websocket.
+"""
 
 from __future__ import annotations
 
 import base64
 from http import HTTPStatus
-import json
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -26,88 +28,12 @@ from custom_components.peephole.const import CONF_ZONES, DOMAIN
 from custom_components.peephole.masking import pixel_mask
 from custom_components.peephole.zones import zones_from_storage
 from tests.conftest import SourceCamera
-from tests.masking.frames import (
-    CANARY_A,
-    CANARY_B,
-    decode_rgb,
-    draw_canary,
-    encode,
-    photo,
-)
+from tests.masking.frames import CANARY_A, CANARY_B, decode_rgb
 
-PEEPHOLE_CAMERA = "camera.front_door"
-STREET = {
-    "name": "Street",
-    "points": [[0, 0], [1, 0], [1, 0.25], [0, 0.25]],
-    "enabled": True,
-}
-WINDOW = {
-    "name": "Window",
-    "points": [[0.6, 0.4], [0.95, 0.45], [0.9, 0.8], [0.6, 0.75]],
-    "enabled": True,
-}
+from .conftest import PEEPHOLE_CAMERA, STREET, WINDOW, WsClient, no_jpeg_in
 
 
-@pytest.fixture
-def config_entry(entry_data: dict[str, Any]) -> MockConfigEntry:
-    """An entry with the street zone."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Front door",
-        data=entry_data,
-        options={CONF_ZONES: [STREET]},
-        unique_id="c",
-    )
-
-
-@pytest.fixture
-def canary_frame(sources: SourceCamera) -> bytes:
-    """A photo with a canary pattern drawn inside both zones, served by the source."""
-    zones = zones_from_storage([STREET, WINDOW])
-    frame = encode(draw_canary(photo(640, 480, seed=5), zones))
-    sources.frame = frame
-    return frame
-
-
-class _Client:
-    """A websocket client that numbers its messages."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-
-    async def call(self, type_: str, **data: Any) -> dict[str, Any]:
-        await self.ws.send_json_auto_id({"type": type_, **data})
-        response: dict[str, Any] = await self.ws.receive_json()
-        return response
-
-
-@pytest.fixture
-async def ws(
-    hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
-    init_integration: MockConfigEntry,
-) -> _Client:
-    """An admin's websocket connection."""
-    return _Client(await hass_ws_client(hass))
-
-
-def _args(command: str, entry_id: str) -> dict[str, Any]:
-    """The arguments of ``command``: the entry, and zones when it takes them."""
-    if command == "snapshot":
-        return {"entry_id": entry_id}
-    return {"entry_id": entry_id, "zones": [STREET]}
-
-
-def _no_jpeg_in(value: object, frame: bytes) -> None:
-    """Assert that neither the frame nor its base64 text is anywhere in ``value``."""
-    text = json.dumps(value, default=repr)
-    encoded = base64.b64encode(frame).decode()
-    assert encoded[:64] not in text
-    assert "/9j/" not in text  # the base64 of any JPEG's first bytes
-    assert "\\xff\\xd8" not in text
-
-
-async def test_list(ws: _Client, init_integration: MockConfigEntry) -> None:
+async def test_list(ws: WsClient, init_integration: MockConfigEntry) -> None:
     response = await ws.call("peephole/zones/list")
     assert response["success"]
     result = response["result"]
@@ -130,44 +56,21 @@ async def test_list(ws: _Client, init_integration: MockConfigEntry) -> None:
     }
 
 
-async def test_snapshot_is_fresh_unmasked_and_never_stored(
-    hass: HomeAssistant,
-    ws: _Client,
-    init_integration: MockConfigEntry,
-    canary_frame: bytes,
-    sources: SourceCamera,
-    hass_storage: dict[str, Any],
+async def test_no_snapshot_command(
+    ws: WsClient, init_integration: MockConfigEntry, canary_frame: bytes
 ) -> None:
-    requests = len(sources.requests)
+    """The unmasked snapshot never travels over the websocket (it is logged there)."""
     response = await ws.call(
         "peephole/zones/snapshot", entry_id=init_integration.entry_id
     )
-    assert response["success"], response
-    result = response["result"]
-    assert result["content_type"] == "image/jpeg"
-    assert (result["width"], result["height"]) == (640, 480)
-    # The editor sees the source exactly (the canary inside the zone included).
-    assert base64.b64decode(result["image"]) == canary_frame
-    assert len(sources.requests) == requests + 1  # fetched now, not cached
-    # A second snapshot fetches a new frame.
-    sources.frame = encode(photo(640, 480, seed=9))
-    again = await ws.call("peephole/zones/snapshot", entry_id=init_integration.entry_id)
-    assert base64.b64decode(again["result"]["image"]) == sources.frame
-    await hass.async_block_till_done()
-    # Nothing unmasked is kept anywhere: storage, entry, states, hass.data.
-    _no_jpeg_in(hass_storage, canary_frame)
-    _no_jpeg_in(dict(init_integration.options), canary_frame)
-    _no_jpeg_in(dict(init_integration.data), canary_frame)
-    _no_jpeg_in([s.as_dict() for s in hass.states.async_all()], canary_frame)
-    peephole = init_integration.runtime_data
-    assert canary_frame not in [
-        v for v in vars(peephole).values() if isinstance(v, bytes)
-    ]
+    assert not response["success"]
+    assert response["error"]["code"] == "unknown_command"
+    no_jpeg_in(response, canary_frame)
 
 
 async def test_preview_masks_like_peephole(
     hass: HomeAssistant,
-    ws: _Client,
+    ws: WsClient,
     init_integration: MockConfigEntry,
     canary_frame: bytes,
     hass_client: ClientSessionGenerator,
@@ -204,7 +107,7 @@ async def test_preview_masks_like_peephole(
 
 async def test_save_applies_live(
     hass: HomeAssistant,
-    ws: _Client,
+    ws: WsClient,
     init_integration: MockConfigEntry,
     canary_frame: bytes,
     hass_client: ClientSessionGenerator,
@@ -231,7 +134,7 @@ async def test_save_applies_live(
     inside = live[pixel_mask(zones_from_storage([WINDOW]), 640, 480)]
     for canary in (CANARY_A, CANARY_B):
         assert np.abs(inside - np.array(canary)).sum(axis=1).min() > 150
-    _no_jpeg_in(dict(init_integration.options), canary_frame)
+    no_jpeg_in(dict(init_integration.options), canary_frame)
 
 
 # (draft zones, the options flow's input for the same zone or None, error key)
@@ -271,7 +174,7 @@ INVALID = [
 @pytest.mark.parametrize(("zones", "flow_points", "key"), INVALID)
 async def test_invalid_zones_get_the_options_flow_errors(
     hass: HomeAssistant,
-    ws: _Client,
+    ws: WsClient,
     init_integration: MockConfigEntry,
     command: str,
     zones: list[dict[str, Any]],
@@ -299,7 +202,7 @@ async def test_invalid_zones_get_the_options_flow_errors(
     hass.config_entries.options.async_abort(result["flow_id"])
 
 
-async def test_error_texts(ws: _Client, init_integration: MockConfigEntry) -> None:
+async def test_error_texts(ws: WsClient, init_integration: MockConfigEntry) -> None:
     response = await ws.call(
         "peephole/zones/save",
         entry_id=init_integration.entry_id,
@@ -320,21 +223,22 @@ async def test_error_texts(ws: _Client, init_integration: MockConfigEntry) -> No
 
 
 async def test_unknown_and_unloaded_entries(
-    hass: HomeAssistant, ws: _Client, init_integration: MockConfigEntry
+    hass: HomeAssistant, ws: WsClient, init_integration: MockConfigEntry
 ) -> None:
-    for command in ("snapshot", "preview", "save"):
-        response = await ws.call(f"peephole/zones/{command}", **_args(command, "nope"))
+    for command in ("preview", "save"):
+        response = await ws.call(
+            f"peephole/zones/{command}", entry_id="nope", zones=[STREET]
+        )
         assert response["error"]["code"] == "entry_not_found"
         assert "nope" in response["error"]["message"]
     await hass.config_entries.async_unload(init_integration.entry_id)
-    for command in ("snapshot", "preview"):
-        response = await ws.call(
-            f"peephole/zones/{command}", **_args(command, init_integration.entry_id)
-        )
-        assert response["error"] == {
-            "code": "entry_not_loaded",
-            "message": "The Peephole doorbell Front door is not loaded.",
-        }
+    response = await ws.call(
+        "peephole/zones/preview", entry_id=init_integration.entry_id, zones=[STREET]
+    )
+    assert response["error"] == {
+        "code": "entry_not_loaded",
+        "message": "The Peephole doorbell Front door is not loaded.",
+    }
     listed = (await ws.call("peephole/zones/list"))["result"]["entries"][0]
     assert listed["loaded"] is False
     assert listed["camera_entity_id"] is None
@@ -348,20 +252,19 @@ async def test_unknown_and_unloaded_entries(
 
 async def test_privacy_mode_refuses_pictures(
     hass: HomeAssistant,
-    ws: _Client,
+    ws: WsClient,
     init_integration: MockConfigEntry,
     canary_frame: bytes,
 ) -> None:
     init_integration.runtime_data.async_set_privacy_mode(True)
     listed = (await ws.call("peephole/zones/list"))["result"]["entries"][0]
     assert listed["privacy_mode"] is True
-    for command in ("snapshot", "preview"):
-        response = await ws.call(
-            f"peephole/zones/{command}", **_args(command, init_integration.entry_id)
-        )
-        assert response["error"]["code"] == "zone_editor_privacy_mode"
-        assert "privacy mode" in response["error"]["message"]
-        _no_jpeg_in(response, canary_frame)
+    response = await ws.call(
+        "peephole/zones/preview", entry_id=init_integration.entry_id, zones=[STREET]
+    )
+    assert response["error"]["code"] == "zone_editor_privacy_mode"
+    assert "privacy mode" in response["error"]["message"]
+    no_jpeg_in(response, canary_frame)
     # Saving needs no picture.
     response = await ws.call(
         "peephole/zones/save", entry_id=init_integration.entry_id, zones=[WINDOW]
@@ -371,25 +274,23 @@ async def test_privacy_mode_refuses_pictures(
 
 async def test_source_failures(
     hass: HomeAssistant,
-    ws: _Client,
+    ws: WsClient,
     init_integration: MockConfigEntry,
     sources: SourceCamera,
 ) -> None:
     sources.frame = b"\xff\xd8 not a jpeg"
-    for command in ("snapshot", "preview"):
-        response = await ws.call(
-            f"peephole/zones/{command}", **_args(command, init_integration.entry_id)
-        )
-        assert response["error"]["code"] == "frame_dropped"
+    response = await ws.call(
+        "peephole/zones/preview", entry_id=init_integration.entry_id, zones=[STREET]
+    )
+    assert response["error"]["code"] == "frame_dropped"
     sources.frame = None  # the camera has no image
-    for command in ("snapshot", "preview"):
-        response = await ws.call(
-            f"peephole/zones/{command}", **_args(command, init_integration.entry_id)
-        )
-        assert response["error"] == {
-            "code": "source_image_failed",
-            "message": "Could not get an image from the source camera camera.porch.",
-        }
+    response = await ws.call(
+        "peephole/zones/preview", entry_id=init_integration.entry_id, zones=[STREET]
+    )
+    assert response["error"] == {
+        "code": "source_image_failed",
+        "message": "Could not get an image from the source camera camera.porch.",
+    }
 
 
 async def test_save_starts_an_entry_with_broken_zones(
@@ -408,7 +309,7 @@ async def test_save_starts_an_entry_with_broken_zones(
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_ERROR
-    ws = _Client(await hass_ws_client(hass))
+    ws = WsClient(await hass_ws_client(hass))
     listed = (await ws.call("peephole/zones/list"))["result"]["entries"][0]
     assert listed["state"] == "setup_error"
     assert listed["zones"][0]["name"] == "Bad"
@@ -425,7 +326,6 @@ async def test_save_starts_an_entry_with_broken_zones(
     "command",
     [
         {"type": "peephole/zones/list"},
-        {"type": "peephole/zones/snapshot", "entry_id": "x"},
         {"type": "peephole/zones/preview", "entry_id": "x", "zones": []},
         {"type": "peephole/zones/save", "entry_id": "x", "zones": []},
     ],
@@ -440,37 +340,22 @@ async def test_non_admins_are_refused(
 ) -> None:
     if command.get("entry_id"):
         command = {**command, "entry_id": init_integration.entry_id}
-    ws = _Client(await hass_ws_client(hass, hass_read_only_access_token))
+    ws = WsClient(await hass_ws_client(hass, hass_read_only_access_token))
     await ws.ws.send_json_auto_id(command)
     response = await ws.ws.receive_json()
     assert not response["success"]
     assert response["error"]["code"] == "unauthorized"
-    _no_jpeg_in(response, canary_frame)
+    no_jpeg_in(response, canary_frame)
     assert init_integration.options[CONF_ZONES] == [STREET]
 
 
-async def test_bad_payloads(ws: _Client, init_integration: MockConfigEntry) -> None:
+async def test_bad_payloads(ws: WsClient, init_integration: MockConfigEntry) -> None:
     response = await ws.call(
         "peephole/zones/save", entry_id=init_integration.entry_id, zones="0,0; 1,1"
     )
     assert response["error"]["code"] == "invalid_format"
-    response = await ws.call("peephole/zones/snapshot")
+    response = await ws.call("peephole/zones/preview", zones=[STREET])
     assert response["error"]["code"] == "invalid_format"
-
-
-async def test_camera_errors_do_not_leak(
-    hass: HomeAssistant, ws: _Client, init_integration: MockConfigEntry
-) -> None:
-    from unittest.mock import patch
-
-    with patch(
-        "custom_components.peephole.websocket.async_get_image",
-        side_effect=HomeAssistantError("boom"),
-    ):
-        response = await ws.call(
-            "peephole/zones/snapshot", entry_id=init_integration.entry_id
-        )
-    assert response["error"]["code"] == "source_image_failed"
 
 
 async def test_static_module_needs_no_frontend_to_fail_closed(
@@ -498,11 +383,11 @@ async def test_admins_who_are_not_the_owner_may_edit(
     assert hass_admin_user.is_admin
     refresh = await hass.auth.async_create_refresh_token(hass_admin_user, CLIENT_ID)
     token = hass.auth.async_create_access_token(refresh)
-    ws = _Client(await hass_ws_client(hass, token))
+    ws = WsClient(await hass_ws_client(hass, token))
     response = await ws.call(
-        "peephole/zones/snapshot", entry_id=init_integration.entry_id
+        "peephole/zones/preview", entry_id=init_integration.entry_id, zones=[STREET]
     )
-    assert base64.b64decode(response["result"]["image"]) == canary_frame
+    assert response["success"], response
     response = await ws.call(
         "peephole/zones/save", entry_id=init_integration.entry_id, zones=[WINDOW]
     )

@@ -2,11 +2,16 @@
 //
 // A plain web component: no build step, no dependency, nothing fetched from
 // anywhere but this Home Assistant. It talks to Peephole's admin-only
-// websocket commands (peephole/zones/list, snapshot, preview, save).
+// websocket commands (peephole/zones/list, preview, save) and fetches the
+// snapshot from Peephole's admin-only HTTP view
+// (/api/peephole/zones/<entry_id>/snapshot).
 //
 // The snapshot it shows is the UNMASKED source picture, so that the owner can
-// see what to cover. It lives only in this element while the panel is open
-// (never in storage, a cache or the URL), and is dropped when the panel closes.
+// see what to cover. It never travels over the websocket (Home Assistant logs
+// websocket messages at debug level); the HTTP response says no-store, and the
+// picture lives only in this element, as an object URL of an in-memory blob
+// (never in storage, a cache or the page's address). The object URL is revoked
+// as soon as the picture is replaced and when the panel closes.
 
 const MENU_ICON = "M3,6H21V8H3V6M3,11H21V13H3V11M3,16H21V18H3V16Z";
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -220,8 +225,9 @@ class PeepholeZoneEditor extends HTMLElement {
     this._saved = "[]";
     this._selected = -1;
     this._point = -1;
-    this._image = null; // {src, width, height}: the unmasked snapshot, in memory only
-    this._preview = null; // the masked preview (same shape)
+    this._image = null; // {src, width, height}: the unmasked snapshot (src: an object URL)
+    this._preview = null; // the masked preview (same shape, src: a data: URL)
+    this._messageFrom = null; // what said the message shown ("snapshot" or null)
     this._drag = null;
     this._loading = false;
     this._wantSnapshot = false;
@@ -309,13 +315,50 @@ class PeepholeZoneEditor extends HTMLElement {
     return this._hass.callWS(message);
   }
 
-  _say(text, kind = "") {
+  _say(text, kind = "", from = null) {
     this._el.message.textContent = text || "";
     this._el.message.className = `message ${kind}`;
+    this._messageFrom = text ? from : null;
   }
 
-  _sayError(err) {
-    this._say(err && err.message ? err.message : String(err), "error");
+  _sayError(err, from = null) {
+    this._say(err && err.message ? err.message : String(err), "error", from);
+  }
+
+  // The unmasked snapshot: over HTTP (never the websocket), into an object URL.
+  // Resolves to {src, width, height}; the caller owns (and revokes) src.
+  async _fetchSnapshot(entryId) {
+    const language = this._hass.language;
+    const query = language ? `?language=${encodeURIComponent(language)}` : "";
+    const response = await this._hass.fetchWithAuth(
+      `/api/peephole/zones/${encodeURIComponent(entryId)}/snapshot${query}`,
+      { cache: "no-store" },
+    );
+    if (!response.ok) {
+      // Peephole's errors are JSON {code, message}, translated like the others.
+      let message = `Could not get a snapshot (${response.status} ${response.statusText}).`;
+      try {
+        const body = await response.json();
+        if (body && typeof body.message === "string" && body.message) {
+          message = body.message;
+        }
+      } catch (_err) {
+        // Not JSON (a proxy's error page, say): keep the status.
+      }
+      throw new Error(message);
+    }
+    const blob = await response.blob();
+    const src = URL.createObjectURL(blob);
+    try {
+      // The drawing's coordinates come from the picture itself.
+      const probe = new Image();
+      probe.src = src;
+      await probe.decode();
+      return { src, width: probe.naturalWidth, height: probe.naturalHeight };
+    } catch (_err) {
+      URL.revokeObjectURL(src);
+      throw new Error("The snapshot could not be shown: it is not a picture this browser can decode.");
+    }
   }
 
   // --- data -------------------------------------------------------------------
@@ -384,8 +427,13 @@ class PeepholeZoneEditor extends HTMLElement {
   }
 
   _setImage(image) {
+    const old = this._image;
     this._image = image;
     this._showImage(image);
+    if (old && old !== image) {
+      // Let go of the old unmasked picture at once (the <img> shows another).
+      URL.revokeObjectURL(old.src);
+    }
   }
 
   _showImage(image) {
@@ -414,25 +462,32 @@ class PeepholeZoneEditor extends HTMLElement {
     this._el.refresh.disabled = true;
     const entryId = this._entryId;
     try {
-      const result = await this._ws({
-        type: "peephole/zones/snapshot", entry_id: entryId, language: this._hass.language,
-      });
+      const image = await this._fetchSnapshot(entryId);
       if (entryId === this._entryId && this.isConnected) {
         this._preview = null;
-        this._setImage({
-          src: `data:${result.content_type};base64,${result.image}`,
-          width: result.width,
-          height: result.height,
-        });
+        this._setImage(image);
+        if (this._messageFrom === "snapshot") {
+          // An earlier snapshot's error is over: this one worked.
+          this._say("");
+        }
+      } else {
+        // Another doorbell was chosen, or the panel closed: drop the picture.
+        URL.revokeObjectURL(image.src);
       }
     } catch (err) {
-      this._sayError(err);
+      if (entryId === this._entryId && this.isConnected) {
+        this._sayError(err, "snapshot");
+      }
     } finally {
       this._loading = false;
       this._el.refresh.disabled = false;
       this._renderButtons();
     }
-    if (this._wantSnapshot && this.isConnected && !this._image) {
+    // Asked for while this one was loading: the panel came back, or another
+    // doorbell was chosen (whose picture this one was not).
+    const entry = this._entries.find((e) => e.entry_id === this._entryId);
+    const again = this._wantSnapshot || entryId !== this._entryId;
+    if (again && this.isConnected && !this._image && entry && entry.loaded) {
       this._wantSnapshot = false;
       this._snapshot();
     }

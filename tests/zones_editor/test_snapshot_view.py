@@ -1,0 +1,303 @@
+"""The zone editor's unmasked snapshot: an admin-only HTTP view, never the websocket.
+
+Real Home Assistant core (phcc), real HTTP server, real auth; the source camera is a
+real camera entity serving the test's frame.
+"""
+
+from __future__ import annotations
+
+import base64
+from http import HTTPStatus
+import logging
+from typing import Any
+
+from homeassistant.auth.const import GROUP_ID_USER
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    CLIENT_ID,
+    MockConfigEntry,
+    MockUser,
+)
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
+
+from custom_components.peephole.const import CONF_ZONES
+from custom_components.peephole.zone_snapshot import snapshot_url
+from tests.conftest import SourceCamera
+from tests.masking.frames import encode, photo
+
+from .conftest import STREET, WINDOW, WsClient, no_jpeg_in
+
+SOURCE_FAILED = "Could not get an image from the source camera camera.porch."
+
+
+async def _token(hass: HomeAssistant, user: MockUser) -> str:
+    """An access token of ``user``."""
+    refresh = await hass.auth.async_create_refresh_token(user, CLIENT_ID)
+    return hass.auth.async_create_access_token(refresh)
+
+
+async def _user_token(hass: HomeAssistant, group_id: str) -> str:
+    """An access token of a new user in ``group_id`` (not an admin)."""
+    group = await hass.auth.async_get_group(group_id)
+    user = MockUser(groups=[group]).add_to_hass(hass)
+    assert not user.is_admin
+    return await _token(hass, user)
+
+
+async def _error(response: Any) -> dict[str, Any]:
+    """The translated error of a refused snapshot (JSON, never kept by a cache)."""
+    assert response.content_type == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    body: dict[str, Any] = await response.json()
+    assert set(body) == {"code", "message"}
+    assert "{" not in body["message"]  # every placeholder is filled
+    assert body["message"] != body["code"]  # a translated text
+    return body
+
+
+async def test_admin_gets_the_fresh_unmasked_frame_and_nothing_keeps_it(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    canary_frame: bytes,
+    sources: SourceCamera,
+    hass_storage: dict[str, Any],
+) -> None:
+    client = await hass_client()
+    requests = len(sources.requests)
+    response = await client.get(snapshot_url(init_integration.entry_id))
+    assert response.status == HTTPStatus.OK
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.headers["Cache-Control"] == "no-store"
+    # The editor sees the source exactly (the canary inside the zone included):
+    # unmasked, by design, for an admin drawing zones.
+    assert await response.read() == canary_frame
+    assert len(sources.requests) == requests + 1  # fetched now, not cached
+    # A second snapshot fetches a new frame.
+    sources.frame = encode(photo(640, 480, seed=9))
+    again = await client.get(snapshot_url(init_integration.entry_id))
+    assert await again.read() == sources.frame
+    assert len(sources.requests) == requests + 2
+    await hass.async_block_till_done()
+    # Nothing unmasked is kept anywhere: storage, entry, states, Peephole's objects.
+    no_jpeg_in(hass_storage, canary_frame)
+    no_jpeg_in(dict(init_integration.options), canary_frame)
+    no_jpeg_in(dict(init_integration.data), canary_frame)
+    no_jpeg_in([s.as_dict() for s in hass.states.async_all()], canary_frame)
+    peephole = init_integration.runtime_data
+    assert canary_frame not in [
+        v for v in vars(peephole).values() if isinstance(v, bytes)
+    ]
+    assert init_integration.options[CONF_ZONES] == [STREET]
+
+
+async def test_admins_who_are_not_the_owner_get_it(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
+    init_integration: MockConfigEntry,
+    canary_frame: bytes,
+) -> None:
+    assert not hass_admin_user.is_owner
+    assert hass_admin_user.is_admin
+    client = await hass_client(await _token(hass, hass_admin_user))
+    response = await client.get(snapshot_url(init_integration.entry_id))
+    assert response.status == HTTPStatus.OK
+    assert await response.read() == canary_frame
+
+
+@pytest.mark.parametrize("entry", ["ours", "unknown"])
+async def test_non_admins_are_refused(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_read_only_access_token: str,
+    init_integration: MockConfigEntry,
+    canary_frame: bytes,
+    sources: SourceCamera,
+    entry: str,
+) -> None:
+    """Read-only and ordinary users, and no login at all: refused, nothing fetched.
+
+    Also for an unknown entry: a non-admin does not learn which entries exist.
+    """
+    entry_id = init_integration.entry_id if entry == "ours" else "nope"
+    requests = len(sources.requests)
+    clients = [
+        await hass_client(hass_read_only_access_token),
+        await hass_client(await _user_token(hass, GROUP_ID_USER)),
+        await hass_client_no_auth(),
+    ]
+    for client in clients:
+        response = await client.get(snapshot_url(entry_id))
+        assert response.status == HTTPStatus.UNAUTHORIZED
+        body = await response.read()
+        assert canary_frame not in body
+        assert base64.b64encode(canary_frame)[:64] not in body
+        assert b"\xff\xd8" not in body
+    assert len(sources.requests) == requests  # the camera was not even asked
+    # A signed-looking query does not help either.
+    response = await clients[2].get(f"{snapshot_url(entry_id)}?authSig=forged")
+    assert response.status == HTTPStatus.UNAUTHORIZED
+    assert len(sources.requests) == requests
+
+
+async def test_unknown_entry(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+) -> None:
+    client = await hass_client()
+    response = await client.get(snapshot_url("nope"))
+    assert response.status == HTTPStatus.NOT_FOUND
+    assert await _error(response) == {
+        "code": "entry_not_found",
+        "message": "No Peephole doorbell has the config entry id nope.",
+    }
+
+
+async def test_unloaded_entry_and_privacy_mode(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    canary_frame: bytes,
+    sources: SourceCamera,
+) -> None:
+    client = await hass_client()
+    requests = len(sources.requests)
+    init_integration.runtime_data.async_set_privacy_mode(True)
+    response = await client.get(snapshot_url(init_integration.entry_id))
+    assert response.status == HTTPStatus.CONFLICT
+    body = await _error(response)
+    assert body["code"] == "zone_editor_privacy_mode"
+    assert body["message"].startswith(
+        "The Peephole doorbell Front door is in privacy mode, so the zone editor "
+        "shows no picture."
+    )
+    no_jpeg_in(body, canary_frame)
+    assert len(sources.requests) == requests  # privacy mode: the camera is not asked
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    response = await client.get(snapshot_url(init_integration.entry_id))
+    assert response.status == HTTPStatus.CONFLICT
+    assert await _error(response) == {
+        "code": "entry_not_loaded",
+        "message": "The Peephole doorbell Front door is not loaded.",
+    }
+
+
+async def test_source_failures_get_the_translated_errors(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    sources: SourceCamera,
+) -> None:
+    client = await hass_client()
+    url = snapshot_url(init_integration.entry_id)
+    # A bad frame is dropped, not passed on.
+    sources.frame = b"\xff\xd8 not a jpeg"
+    response = await client.get(url)
+    assert response.status == HTTPStatus.BAD_GATEWAY
+    body = await _error(response)
+    assert body["code"] == "frame_dropped"
+    assert body["message"].startswith(
+        "A frame was dropped because it could not be masked ("
+    )
+    assert b"not a jpeg" not in await response.read()
+    # A frame cut short (no end of image) is dropped too.
+    sources.frame = encode(photo(64, 48, seed=1))[:-200]
+    response = await client.get(url)
+    assert response.status == HTTPStatus.BAD_GATEWAY
+    assert (await _error(response))["code"] == "frame_dropped"
+    # The camera has no image.
+    sources.frame = None
+    response = await client.get(f"{url}?language=en")
+    assert response.status == HTTPStatus.BAD_GATEWAY
+    assert await _error(response) == {
+        "code": "source_image_failed",
+        "message": SOURCE_FAILED,
+    }
+    # Something that is not a language tag falls back to Home Assistant's language.
+    response = await client.get(url, params={"language": "no such language!"})
+    assert await _error(response) == {
+        "code": "source_image_failed",
+        "message": SOURCE_FAILED,
+    }
+
+
+async def test_source_camera_gone(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    source_camera: SourceCamera,
+) -> None:
+    """Home Assistant's own error text (camera not found) is not passed on."""
+    await source_camera.async_remove()
+    await hass.async_block_till_done()
+    client = await hass_client()
+    response = await client.get(snapshot_url(init_integration.entry_id))
+    assert response.status == HTTPStatus.BAD_GATEWAY
+    assert await _error(response) == {
+        "code": "source_image_failed",
+        "message": SOURCE_FAILED,
+    }
+
+
+def _windows(frame: bytes) -> list[str]:
+    """Traces of ``frame`` as a log could hold them: its base64 (whole and pieces
+    from the picture data, where no other JPEG matches it) and escaped raw bytes.
+    """
+    encoded = base64.b64encode(frame).decode()
+    traces = [encoded]
+    for fraction in (0.3, 0.5, 0.7, 0.9):
+        at = int(len(encoded) * fraction) // 4 * 4
+        traces.append(encoded[at : at + 48])
+        raw = int(len(frame) * fraction)
+        traces.append(repr(frame[raw : raw + 24])[2:-1])
+    return traces
+
+
+async def test_debug_logs_never_hold_the_unmasked_picture(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_ws_client: WebSocketGenerator,
+    init_integration: MockConfigEntry,
+    canary_frame: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A whole editing session with debug logging on, as when troubleshooting."""
+    caplog.set_level(logging.DEBUG)
+    for logger in ("homeassistant.components.websocket_api", "aiohttp.access"):
+        caplog.set_level(logging.DEBUG, logger=logger)
+    # Connected after debug logging was turned on (newer cores read the level when
+    # a connection starts, and again on a logging change).
+    ws = WsClient(await hass_ws_client(hass))
+    entry_id = init_integration.entry_id
+    client = await hass_client()
+
+    listed = await ws.call("peephole/zones/list")
+    assert listed["success"]
+    response = await client.get(snapshot_url(entry_id), params={"language": "en"})
+    assert response.status == HTTPStatus.OK
+    assert await response.read() == canary_frame  # the admin did get it
+    preview = await ws.call(
+        "peephole/zones/preview", entry_id=entry_id, zones=[STREET, WINDOW]
+    )
+    assert preview["success"], preview
+    saved = await ws.call("peephole/zones/save", entry_id=entry_id, zones=[WINDOW])
+    assert saved["success"], saved
+    await hass.async_block_till_done()
+
+    logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    # The logging was on and complete: the websocket's replies are there, the
+    # (masked) preview in full, and the snapshot's request line.
+    masked = preview["result"]["image"]
+    assert masked in logged
+    assert "Sending" in logged
+    assert snapshot_url(entry_id) in logged
+    # ... but no trace of the unmasked source frame.
+    for trace in _windows(canary_frame):
+        assert trace not in logged
