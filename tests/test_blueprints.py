@@ -29,7 +29,7 @@ from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHE
 from homeassistant.components.blueprint.models import Blueprint
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, ServiceCall
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import load_yaml
@@ -497,6 +497,179 @@ async def test_announce_ignores_non_rings(
     hass.states.async_set(other, stamp + "1", {"event_type": "ring"})
     await _settle(hass)
     assert len(announces) == 2
+
+
+async def test_announce_message_variables_on_satellites_only(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    announce_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The common (satellites-only) path renders door_name, ring_time and doorbell."""
+    freezer.move_to(_at(18, 5))
+    await _setup_automations(
+        hass,
+        "announce_ring.yaml",
+        {
+            "doorbell": DOORBELL,
+            "satellites": SATELLITES,
+            "message": "{{ door_name }} rang at {{ ring_time }} ({{ doorbell }}).",
+        },
+    )
+    await _press(hass, freezer)
+    (announce,) = announce_calls["assist_satellite.announce"]
+    assert dict(announce.data) == {
+        "entity_id": SATELLITES,
+        "message": f"Front door rang at 18:05 ({DOORBELL}).",
+        "preannounce": True,
+    }
+
+
+async def test_announce_door_name_follows_a_renamed_device(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    announce_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """door_name is looked up at each ring: a name given by the user wins."""
+    freezer.move_to(_at(12))
+    await _setup_automations(
+        hass, "announce_ring.yaml", {"doorbell": DOORBELL, "satellites": SATELLITES}
+    )
+    entity = er.async_get(hass).async_get(DOORBELL)
+    assert entity is not None
+    assert entity.device_id is not None
+    dr.async_get(hass).async_update_device(entity.device_id, name_by_user="Side Gate")
+    await _press(hass, freezer)
+    (announce,) = announce_calls["assist_satellite.announce"]
+    assert announce.data["message"] == "Someone is at the side gate."
+
+
+@pytest.mark.parametrize(
+    ("chime", "expected"),
+    [
+        (True, {"preannounce": True, "preannounce_media_id": CHIME}),
+        (False, {"preannounce": False}),
+    ],
+)
+async def test_announce_satellites_with_chime_media(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    announce_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+    chime: bool,
+    expected: dict[str, Any],
+) -> None:
+    """Satellites only, with a chime media: their own sound unless the chime is off."""
+    freezer.move_to(_at(18, 5))
+    await _setup_automations(
+        hass,
+        "announce_ring.yaml",
+        {
+            "doorbell": DOORBELL,
+            "satellites": SATELLITES,
+            "chime": chime,
+            "chime_media": CHIME,
+            "cooldown": 20,
+            "message": "{{ door_name }} at {{ ring_time }}",
+        },
+    )
+    announces = announce_calls["assist_satellite.announce"]
+    await _press(hass, freezer)
+    await _press(hass, freezer)  # within the cooldown
+    (announce,) = announces
+    assert dict(announce.data) == {
+        "entity_id": SATELLITES,
+        "message": "Front door at 18:05",
+        **expected,
+    }
+    assert announce_calls["media_player.play_media"] == []
+    assert announce_calls["tts.speak"] == []
+    await _wait(hass, freezer, seconds=21)
+    await _press(hass, freezer)
+    assert len(announces) == 2
+
+
+async def test_announce_cooldown_with_speakers(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    announce_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The speakers' path has the same cooldown: a repeated press speaks once."""
+    freezer.move_to(_at(12))
+    await _setup_automations(
+        hass,
+        "announce_ring.yaml",
+        {
+            "doorbell": DOORBELL,
+            "satellites": SATELLITES,
+            "media_players": [SPEAKER],
+            "tts_engine": TTS,
+            "cooldown": 20,
+        },
+    )
+    await _press(hass, freezer)
+    await _press(hass, freezer)
+    await _wait(hass, freezer, seconds=10)
+    await _press(hass, freezer)
+    assert len(announce_calls["assist_satellite.announce"]) == 1
+    assert len(announce_calls["tts.speak"]) == 1
+    await _wait(hass, freezer, seconds=10)
+    await _press(hass, freezer)
+    assert len(announce_calls["assist_satellite.announce"]) == 2
+    assert len(announce_calls["tts.speak"]) == 2
+
+
+async def test_announce_tts_engine_without_speakers_uses_the_satellites(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    announce_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A TTS engine but no speakers: the satellites still announce, nothing is spoken."""
+    freezer.move_to(_at(12))
+    await _setup_automations(
+        hass,
+        "announce_ring.yaml",
+        {"doorbell": DOORBELL, "satellites": SATELLITES, "tts_engine": TTS},
+    )
+    await _press(hass, freezer)
+    (announce,) = announce_calls["assist_satellite.announce"]
+    assert dict(announce.data) == {
+        "entity_id": SATELLITES,
+        "message": "Someone is at the front door.",
+        "preannounce": True,
+    }
+    assert announce_calls["tts.speak"] == []
+    assert announce_calls["media_player.play_media"] == []
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {},  # nothing chosen
+        {"tts_engine": TTS},  # a TTS engine but no speakers
+        {"media_players": [SPEAKER]},  # speakers but no TTS engine
+        {"chime_media": CHIME},  # a chime but nowhere to play it
+    ],
+)
+async def test_announce_nowhere_to_announce(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    announce_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+    inputs: dict[str, Any],
+) -> None:
+    """With nowhere to announce the automation is valid but never runs."""
+    freezer.move_to(_at(12))
+    await _setup_automations(
+        hass, "announce_ring.yaml", {"doorbell": DOORBELL, "cooldown": 0, **inputs}
+    )
+    await _press(hass, freezer)
+    assert all(calls == [] for calls in announce_calls.values())
+    (automation,) = hass.states.async_all("automation")
+    assert automation.attributes["last_triggered"] is None
 
 
 # --- notify_ring ---------------------------------------------------------------------
