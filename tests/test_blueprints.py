@@ -934,14 +934,14 @@ async def test_notify_privacy_button_turns_privacy_mode_on(
     assert hass.states.get(PRIVACY).state == STATE_ON
 
 
-async def test_notify_in_privacy_mode_does_not_wait_for_a_clip(
+async def test_notify_in_privacy_mode_has_no_keep_button(
     hass: HomeAssistant,
     blueprint_config: Path,
     phones: dict[str, str],
     notify_calls: dict[str, list[ServiceCall]],
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Privacy mode records nothing: the notification goes at once, without Keep clip."""
+    """Privacy mode records nothing: no clip, no Keep clip button."""
     freezer.move_to(_at(12))
     await hass.services.async_call(
         "switch", "turn_on", {"entity_id": PRIVACY}, blocking=True
@@ -1075,7 +1075,7 @@ async def test_notify_keep_clip_of_a_ring_during_a_motion_clip(
     await hass.async_block_till_done()
 
 
-async def test_notify_only_when_condition_and_no_wait_without_buttons(
+async def test_notify_only_when_condition_and_without_buttons(
     hass: HomeAssistant,
     blueprint_config: Path,
     phones: dict[str, str],

@@ -21,6 +21,7 @@ def test_zone_editor_in_headless_chromium(demo: dict[str, str]) -> None:
     assert "ok - the preview masks the new zone" in output
     assert "ok - the live camera is masked in the new zone" in output
     assert "ok - a duplicate name is refused" in output
+    assert "ok - privacy mode takes the picture off the screen at once" in output
     assert "ok - the panel opens on a phone" in output
     assert "ok - three corners were tapped on a phone" in output
     assert "ok - the phone layout has one column" in output

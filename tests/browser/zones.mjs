@@ -235,10 +235,20 @@ try {
     }
   }, src);
   const firstSrc = await image.getAttribute("src");
+  // Privacy mode turned on elsewhere: the picture on screen goes at once, by itself.
   await privacy("turn_on");
+  await page.waitForFunction(() => {
+    const root = window.__editor.shadowRoot;
+    return root.getElementById("image").hidden && !root.getElementById("image").hasAttribute("src");
+  });
+  check(true, "privacy mode takes the picture off the screen at once");
+  check(!(await objectUrlAlive(firstSrc)), "and lets its object URL go");
+  await editor.locator("#message.error").waitFor();
+  let refused = (await editor.locator("#message").textContent()).trim();
+  check(refused.includes("privacy mode"), `the panel says why: ${refused}`);
   await editor.locator("#refresh:enabled").click();
   await editor.locator("#message.error").waitFor();
-  const refused = (await editor.locator("#message").textContent()).trim();
+  refused = (await editor.locator("#message").textContent()).trim();
   check(refused.includes("privacy mode"), `a snapshot in privacy mode is refused: ${refused}`);
   check(snapshots[snapshots.length - 1].status === 409, "with a translated error over HTTP");
   await privacy("turn_off");

@@ -251,7 +251,22 @@ class PeepholeZoneEditor extends HTMLElement {
     this._hass = hass;
     if (first) {
       this._load();
+    } else {
+      this._followPrivacyMode();
     }
+  }
+
+  // Privacy mode turned on while a picture is shown: it goes at once (the
+  // unmasked snapshot and the preview alike), and the next request says why.
+  _followPrivacyMode() {
+    const entry = this._entries.find((e) => e.entry_id === this._entryId);
+    const camera = entry?.camera_entity_id && this._hass.states[entry.camera_entity_id];
+    if (!camera || camera.attributes.privacy_mode !== true || !this._image) {
+      return;
+    }
+    this._preview = null;
+    this._setImage(null);
+    this._snapshot();
   }
 
   get hass() {
