@@ -215,18 +215,59 @@ async def test_concurrent_requests_share_one_source_frame(
     peephole = init_integration.runtime_data
     peephole.reuse_for = 0  # sharing in flight only
     sources.release.clear()
-    tasks = [hass.async_create_task(peephole.async_masked_image()) for _ in range(3)]
+    tasks = [hass.async_create_task(peephole.async_masked_image()) for _ in range(4)]
     sized = hass.async_create_task(peephole.async_masked_image(160, 120))
     await asyncio.sleep(0.05)
     assert sources.requests == [(None, None), (160, 120)]
     # A viewer that goes away does not take the others' frame with it.
-    tasks[0].cancel()
+    tasks[1].cancel()
     sources.release.set()
-    frames = await asyncio.gather(*tasks[1:], sized)
+    frames = await asyncio.gather(*tasks[2:], sized)
     assert frames[0] == frames[1]
     assert frames[0][:2] == b"\xff\xd8"
     assert peephole.stats.masked == 2
-    assert tasks[0].cancelled()
+    assert len(sources.requests) == 2
+    assert tasks[1].cancelled()
+    assert await tasks[0] == frames[0]
+
+
+async def test_when_the_request_fetching_goes_away_another_fetches(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sources: SlowSourceCamera
+) -> None:
+    peephole = init_integration.runtime_data
+    peephole.reuse_for = 0
+    sources.release.clear()
+    fetching = hass.async_create_task(peephole.async_masked_image())
+    waiting = hass.async_create_task(peephole.async_masked_image())
+    await asyncio.sleep(0.05)
+    assert len(sources.requests) == 1
+    fetching.cancel()
+    await asyncio.sleep(0.05)
+    assert len(sources.requests) == 2  # the one left asked the camera itself
+    sources.release.set()
+    assert (await waiting)[:2] == b"\xff\xd8"
+    assert fetching.cancelled()
+    assert peephole.stats.masked == 1
+
+
+async def test_a_failed_shared_frame_fails_every_viewer_once(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sources: SlowSourceCamera
+) -> None:
+    """A bad frame is dropped (and counted) once, for every viewer that shared it."""
+    peephole = init_integration.runtime_data
+    sources.frame = b"\xff\xd8 not a jpeg"
+    sources.release.clear()
+    tasks = [hass.async_create_task(peephole.async_masked_image()) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    sources.release.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(result, HomeAssistantError) for result in results)
+    assert len(sources.requests) == 1
+    assert peephole.stats.dropped == 1
+    # Nothing failed is kept: the next request asks the camera again.
+    sources.frame = make_jpeg()
+    assert (await peephole.async_masked_image())[:2] == b"\xff\xd8"
+    assert len(sources.requests) == 2
 
 
 async def test_recent_frame_is_reused_until_zones_or_privacy_change(

@@ -86,7 +86,7 @@ class Peephole:
         self.masker = FrameMasker(())
         self._generation = 0
         self._latest: _Latest | None = None
-        self._fetching: dict[_Size, tuple[int, asyncio.Task[bytes]]] = {}
+        self._fetching: dict[_Size, tuple[int, asyncio.Future[bytes]]] = {}
         self.async_set_zones(entry.options.get(CONF_ZONES, []))
         self._settings = self._settings_of(entry)
         self.stats = FrameStats()
@@ -303,28 +303,43 @@ class Peephole:
             and self.hass.loop.time() - latest.at < self.reuse_for
         ):
             return latest.data
-        fetching = self._fetching.get(size)
-        if fetching is None or fetching[0] != generation:
-            task = self.entry.async_create_task(
-                self.hass,
-                self._async_fetch_masked(size, generation),
-                f"peephole frame {self.entry.entry_id}",
-                eager_start=False,
-            )
-            task.add_done_callback(partial(self._async_fetched, size))
-            fetching = self._fetching[size] = (generation, task)
-        # Shielded: a viewer that goes away does not cancel the others' frame.
-        data = await asyncio.shield(fetching[1])
+        while (fetching := self._fetching.get(size)) is not None and (
+            fetching[0] == generation
+        ):
+            # Another request is fetching this frame: share it. Shielded, so that
+            # this request going away does not cancel the other's.
+            try:
+                data = await asyncio.shield(fetching[1])
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # this request was cancelled
+                continue  # the one fetching went away: fetch here (or join anew)
+            return await self._async_unless_private(data)
+        # Fetch in this request itself (no task in between: every extra pass of
+        # the event loop would add its latency to the live view).
+        shared: asyncio.Future[bytes] = self.hass.loop.create_future()
+        self._fetching[size] = (generation, shared)
+        try:
+            data = await self._async_fetch_masked(size, generation)
+        except BaseException as err:
+            task = asyncio.current_task()
+            if isinstance(err, asyncio.CancelledError) or (
+                task is not None and task.cancelling()
+            ):
+                # This request was cancelled (HA's camera turns that into "Unable
+                # to get image"): the others fetch again, this one is cancelled.
+                shared.cancel()
+                raise asyncio.CancelledError from err
+            shared.set_exception(err)
+            shared.exception()  # retrieved: there may be nobody else waiting
+            raise
+        else:
+            shared.set_result(data)
+        finally:
+            if self._fetching.get(size, (0, None))[1] is shared:
+                del self._fetching[size]
         return await self._async_unless_private(data)
-
-    @callback
-    def _async_fetched(self, size: _Size, task: asyncio.Task[bytes]) -> None:
-        """Forget a finished fetch (its result stays with its awaiters)."""
-        fetching = self._fetching.get(size)
-        if fetching is not None and fetching[1] is task:
-            del self._fetching[size]
-        if not task.cancelled():
-            task.exception()  # retrieved: nobody may be awaiting it any more
 
     async def _async_fetch_masked(self, size: _Size, generation: int) -> bytes:
         """Fetch one source frame and mask it; share it if nothing changed since."""
