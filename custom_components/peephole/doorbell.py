@@ -82,6 +82,8 @@ class Peephole:
         self.camera_entity_id: str = entry.data[CONF_CAMERA_ENTITY]
         self.ring_entity_id: str = entry.data[CONF_RING_ENTITY]
         self.motion_entity_id: str | None = entry.data.get(CONF_MOTION_ENTITY)
+        # Set by async_setup_entry when recording is enabled.
+        self.recorder: ClipRecorder | None = None
         self.zones: tuple[Zone, ...] = ()
         self.masker = FrameMasker(())
         self._generation = 0
@@ -100,8 +102,6 @@ class Peephole:
         self._listeners: list[Callable[[], None]] = []
         self._placeholder: bytes | None = None
         self._last_unavailable_logged = False
-        # Set by async_setup_entry when recording is enabled.
-        self.recorder: ClipRecorder | None = None
         # Frame sharing: requests for the same size share one fetch in flight,
         # and a masked frame younger than ``reuse_for`` seconds is served again
         # instead of asking the source camera (the recorder's feed sets it to its
@@ -150,9 +150,20 @@ class Peephole:
 
     @callback
     def _async_forget_frames(self) -> None:
-        """Share no frame made before now (zones or privacy mode changed)."""
+        """Use no frame made before now (zones or privacy mode changed).
+
+        Neither shared with a viewer, nor in the pre-roll of a clip: a zone drawn
+        now covers the clip's first seconds too.
+        """
         self._generation += 1
         self._latest = None
+        if self.recorder is not None:
+            self.recorder.buffer.clear()
+
+    @property
+    def frame_generation(self) -> int:
+        """Changes whenever frames made before stop being usable."""
+        return self._generation
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:

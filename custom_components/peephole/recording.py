@@ -220,12 +220,13 @@ class ClipRecorder:
             if self._paused():
                 continue
             taken = time.time()
+            generation = self.peephole.frame_generation
             try:
                 data = await self.peephole.async_masked_image(fresh=True)
             except HomeAssistantError:
                 continue
-            if self._paused():
-                continue
+            if self._paused() or self.peephole.frame_generation != generation:
+                continue  # (zones changed meanwhile: maybe masked with the old ones)
             frame = Frame(taken, data)
             self.buffer.add(frame)
             if self.session is not None:

@@ -63,6 +63,7 @@ ERR_ENTRY_NOT_LOADED: Final = "entry_not_loaded"
 ERR_PRIVACY_MODE: Final = "zone_editor_privacy_mode"
 ERR_SOURCE_IMAGE: Final = "source_image_failed"
 ERR_FRAME_DROPPED: Final = "frame_dropped"
+ERR_NOTHING_TO_PREVIEW: Final = "zone_editor_nothing_to_preview"
 
 _PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
 # A language tag as the frontend sends it (en, en-GB, zh-Hans, sr-Latn, ...).
@@ -243,6 +244,18 @@ def ws_list_zones(
     )
 
 
+def _zones_to_preview(raw: list[Any]) -> tuple[Zone, ...]:
+    """Validate draft zones for a preview; at least one must be enabled.
+
+    Without one the "preview" would be the unmasked picture, and websocket
+    messages are written to the log at debug level. Raises EditorError.
+    """
+    zones = _draft_zones(raw)
+    if not any(zone.enabled for zone in zones):
+        raise EditorError(ERR_NOTHING_TO_PREVIEW, "exceptions", {})
+    return zones
+
+
 @require_admin
 @websocket_command({vol.Required("type"): TYPE_PREVIEW, **_ZONES_SCHEMA})
 @async_response
@@ -253,7 +266,7 @@ async def ws_preview(
 ) -> None:
     """Send a fresh frame masked with draft zones, exactly as Peephole would mask it."""
     try:
-        zones = _draft_zones(msg[ATTR_ZONES])
+        zones = _zones_to_preview(msg[ATTR_ZONES])
         entry = get_entry(hass, msg[ATTR_ENTRY_ID], loaded=True)
         frame = await async_source_frame(hass, entry)
         try:

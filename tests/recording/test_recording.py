@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.peephole.clips import Clip
 from custom_components.peephole.const import (
     CONF_MIN_FREE_MB,
+    CONF_ZONES,
     DOMAIN,
     EVENT_CLIP_SAVED,
     EVENT_CLIP_STARTED,
@@ -34,7 +35,10 @@ from custom_components.peephole.const import (
 from tests.conftest import MOTION, RING_EVENT, SourceCamera
 
 from .conftest import (
+    CLOCK_BOTTOM,
+    CLOCK_TOP,
     FPS,
+    ZONE,
     assert_masked,
     clock_ticks,
     decode_clip,
@@ -383,3 +387,34 @@ async def test_live_view_rides_on_the_feed(
     assert len(set(stills)) >= seconds * FPS / 2  # still live, not one frozen frame
     with Image.open(io.BytesIO(stills[-1])) as image:
         assert_masked(np.asarray(image.convert("RGB"))[None])
+
+
+async def test_a_new_zone_covers_the_pre_roll_too(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Frames masked before a zone was drawn never go into a clip (nor stay buffered)."""
+    recorder = init_integration.runtime_data.recorder
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await _fill_buffer(init_integration)
+    clock = {"name": "Clock", "points": [[0, 0.8], [1, 0.8], [1, 1], [0, 1]]}
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={**init_integration.options, CONF_ZONES: [ZONE, clock]},
+    )
+    await hass.async_block_till_done()
+    assert init_integration.runtime_data.recorder is recorder  # applied live
+
+    def clock_hidden(jpeg: bytes) -> bool:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            rgb = np.asarray(image.convert("RGB"))
+        return float(rgb[CLOCK_TOP:CLOCK_BOTTOM].std()) < 6
+
+    assert all(clock_hidden(frame.data) for frame in recorder.buffer)
+    await _fill_buffer(init_integration, 0.6)
+    _ring(hass)
+    await wait_for(hass, lambda: saved)
+    await hass.async_block_till_done()
+    clip = recorder.store.get(saved[0].data["clip_id"])
+    frames = decode_clip(recorder.store.clip_path(clip))
+    assert len(frames) >= 0.6 * FPS
+    assert float(frames[:, CLOCK_TOP:CLOCK_BOTTOM].std(axis=(1, 2, 3)).max()) < 6

@@ -98,11 +98,31 @@ async def test_preview_masks_like_peephole(
     response = await ws.call(
         "peephole/zones/preview",
         entry_id=init_integration.entry_id,
-        zones=[{**STREET, "enabled": False}],
+        zones=[{**STREET, "enabled": False}, WINDOW],
     )
     out = decode_rgb(base64.b64decode(response["result"]["image"]))
     street = out[: int(0.25 * 480) - 8]
     assert np.abs(np.diff(street[..., 1], axis=1)).max() > 0
+
+
+@pytest.mark.parametrize("draft", [[], [{**STREET, "enabled": False}]])
+async def test_no_preview_without_an_enabled_zone(
+    ws: WsClient,
+    init_integration: MockConfigEntry,
+    canary_frame: bytes,
+    sources: SourceCamera,
+    draft: list[dict[str, Any]],
+) -> None:
+    """Without a zone turned on the preview would be the unmasked picture: refused."""
+    requests = len(sources.requests)
+    response = await ws.call(
+        "peephole/zones/preview", entry_id=init_integration.entry_id, zones=draft
+    )
+    assert not response["success"]
+    assert response["error"]["code"] == "zone_editor_nothing_to_preview"
+    assert response["error"]["message"].startswith("Nothing to preview")
+    no_jpeg_in(response, canary_frame)
+    assert len(sources.requests) == requests  # the camera was not even asked
 
 
 async def test_save_applies_live(

@@ -806,7 +806,8 @@ class PeepholeZoneEditor extends HTMLElement {
     const entry = this._entries.find((e) => e.entry_id === this._entryId);
     const live = Boolean(entry && entry.loaded);
     el.refresh.disabled = !live || this._loading;
-    el.preview.disabled = !live;
+    // Nothing to preview without an enabled zone (it would be the unmasked picture).
+    el.preview.disabled = !live || !this._zones.some((zone) => zone.enabled);
     el.preview.setAttribute("aria-pressed", this._preview ? "true" : "false");
     el.stage.classList.toggle("preview", Boolean(this._preview));
     el.save.disabled = !entry || !this._dirty;
