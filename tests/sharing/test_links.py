@@ -151,6 +151,14 @@ async def test_token_is_bound_to_the_exact_request(
         assert response.status == HTTPStatus.NOT_FOUND, (method, url)
         bodies.add(await response.text())
         assert audit_count(hass) - before in (0, 1)
+    # OPTIONS is Home Assistant's CORS preflight, answered before any view: the same
+    # answer for a good link and a made-up one (it says nothing about shares) and
+    # never the content.
+    good = await client.options(link_one)
+    fake = await client.options(f"/api/peephole/share/{'A' * 22}/x.mp4?token=x")
+    assert good.status == fake.status != HTTPStatus.OK
+    assert await good.read() == await fake.read()
+    assert b"one" not in await good.read()
     # One body for every refusal, the same as a path that does not exist.
     missing = await client.get("/api/peephole/share/nothing/here/at/all")
     assert missing.status == HTTPStatus.NOT_FOUND
