@@ -44,7 +44,11 @@ class Identifier:
         """Split an identifier (its parts are validated where they are used)."""
         parts = (identifier or "").split("/") if identifier else []
         if len(parts) > 3 or any(not part for part in parts):
-            raise BrowseError(f"Invalid identifier: {identifier}")
+            raise BrowseError(
+                translation_domain=DOMAIN,
+                translation_key="media_invalid_identifier",
+                translation_placeholders={"identifier": str(identifier)},
+            )
         return cls(*parts)
 
     def __str__(self) -> str:
@@ -82,12 +86,20 @@ class PeepholeMediaSource(MediaSource):
         try:
             ident = Identifier.parse(item.identifier)
         except BrowseError as err:
-            raise Unresolvable(str(err)) from err
+            raise Unresolvable(
+                translation_domain=DOMAIN,
+                translation_key="media_invalid_identifier",
+                translation_placeholders={"identifier": str(item.identifier)},
+            ) from err
         entry = self._entry(ident.entry_id)
         recorder = entry.runtime_data.recorder if entry else None
         clip = recorder.store.get(ident.clip_id) if recorder else None
         if entry is None or clip is None:
-            raise Unresolvable(f"No such clip: {item.identifier}")
+            raise Unresolvable(
+                translation_domain=DOMAIN,
+                translation_key="media_unknown_clip",
+                translation_placeholders={"identifier": str(item.identifier)},
+            )
         return PlayMedia(clip_url(entry.entry_id, clip.id), MIME_TYPE)
 
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
@@ -104,7 +116,11 @@ class PeepholeMediaSource(MediaSource):
             )
         entry = self._entry(ident.entry_id)
         if entry is None or entry.runtime_data.recorder is None:
-            raise BrowseError(f"Unknown doorbell: {ident.entry_id}")
+            raise BrowseError(
+                translation_domain=DOMAIN,
+                translation_key="media_unknown_doorbell",
+                translation_placeholders={"entry_id": str(ident.entry_id)},
+            )
         clips = entry.runtime_data.recorder.store.sorted()
         if ident.day is None:
             days = [day for day, _ in groupby(clips, key=_day)]
@@ -117,7 +133,11 @@ class PeepholeMediaSource(MediaSource):
                 ],
             )
         if ident.clip_id is not None:
-            raise BrowseError(f"Not a folder: {ident}")
+            raise BrowseError(
+                translation_domain=DOMAIN,
+                translation_key="media_not_a_folder",
+                translation_placeholders={"identifier": str(ident)},
+            )
         return self._directory(
             ident,
             f"{entry.title} {ident.day}",

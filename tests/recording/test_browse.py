@@ -6,6 +6,7 @@ from datetime import timedelta
 from http import HTTPStatus
 
 from homeassistant.auth.models import Group
+from homeassistant.components.media_player import BrowseError
 from homeassistant.components.media_source import (
     URI_SCHEME,
     Unresolvable,
@@ -78,8 +79,31 @@ async def test_browse_and_resolve(
         f"{ROOT}/nope/{day}/{clip.id}",
         f"{ROOT}/{entry_id}//{clip.id}",
     ):
-        with pytest.raises(Unresolvable):
+        with pytest.raises(Unresolvable) as err:
             await async_resolve_media(hass, bad, None)
+        assert err.value.translation_key in (
+            "media_unknown_clip",
+            "media_invalid_identifier",
+        )
+        text = str(err.value).rstrip(".")
+        assert text.endswith("is not a Peephole doorbell, day or clip") or (
+            text == f"Peephole has no clip {bad.removeprefix(ROOT + '/')}"
+        )
+    for bad, message in (
+        (f"{ROOT}/nope", "There is no Peephole doorbell nope that records clips."),
+        (
+            f"{ROOT}/{entry_id}/{day}/{clip.id}",
+            f"{entry_id}/{day}/{clip.id} is a clip, not a folder.",
+        ),
+        (
+            f"{ROOT}/{entry_id}//x",
+            f"{entry_id}//x is not a Peephole doorbell, day or clip.",
+        ),
+    ):
+        with pytest.raises(BrowseError) as err:
+            await async_browse_media(hass, bad)
+        # Translated, with the placeholders filled in.
+        assert str(err.value).rstrip(".") == message.rstrip(".")
 
 
 async def test_view_serves_indexed_clips_only(
