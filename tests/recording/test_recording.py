@@ -418,3 +418,52 @@ async def test_a_new_zone_covers_the_pre_roll_too(
     frames = decode_clip(recorder.store.clip_path(clip))
     assert len(frames) >= 0.6 * FPS
     assert float(frames[:, CLOCK_TOP:CLOCK_BOTTOM].std(axis=(1, 2, 3)).max()) < 6
+
+
+async def test_unload_while_recording_leaves_nothing_behind(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """No task, timer, listener or ffmpeg is left once the entry is unloaded mid-clip."""
+    recorder = init_integration.runtime_data.recorder
+
+    def peephole_tasks() -> list[asyncio.Task[Any]]:
+        return [
+            task
+            for task in asyncio.all_tasks()
+            if not task.done() and task.get_name().startswith("peephole")
+        ]
+
+    def peephole_timers() -> list[asyncio.TimerHandle]:
+        """Timers whose callback (or the action of HA's interval tracker) is ours."""
+
+        def ours(handle: asyncio.TimerHandle) -> bool:
+            callback = handle._callback
+            owner = getattr(callback, "__self__", None)
+            return "peephole" in repr(callback) or "peephole" in repr(
+                getattr(owner, "action", None)
+            )
+
+        return [
+            handle
+            for handle in hass.loop._scheduled
+            if not handle.cancelled() and ours(handle)
+        ]
+
+    await _fill_buffer(init_integration)
+    _ring(hass)
+    await wait_for(hass, lambda: recorder.session and recorder.session.encoder)
+    pid = recorder.session.encoder.pid
+    assert _alive(pid)
+    assert peephole_tasks()  # the feed and the clip
+    assert peephole_timers()  # the retention interval
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    await wait_for(hass, lambda: not _alive(pid))
+    await wait_for(hass, lambda: not peephole_tasks())
+    assert peephole_timers() == []
+    # Nothing listens any more: motion and a ring start no clip.
+    started = async_capture_events(hass, EVENT_CLIP_STARTED)
+    hass.states.async_set(MOTION, STATE_ON)
+    _ring(hass)
+    await asyncio.sleep(0.5)
+    assert started == []
