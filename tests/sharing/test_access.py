@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 import hashlib
 from http import HTTPStatus
+import io
 import ipaddress
 import json
 from pathlib import Path
@@ -18,6 +19,8 @@ from hass_nabucasa import remote as cloud_remote
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util.network import is_local
+import numpy as np
+from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util import mock_real_ip
@@ -30,6 +33,14 @@ from custom_components.peephole.share_services import (
     async_get_registry,
 )
 from custom_components.peephole.sharing import ClientOrigin, classify_client
+from tests.conftest import SourceCamera
+from tests.recording.conftest import (
+    assert_masked,
+    clock_frame,
+    clock_ticks,
+    read_clock,
+    wait_for,
+)
 
 from .conftest import ZONE, add_clip, call
 
@@ -186,12 +197,41 @@ async def test_cloud_relayed_requests_are_never_local(
 # --- notification snapshots ------------------------------------------------------------
 
 
+CANARY_TIME = 1234.5  # the clock drawn into the canary frame
+
+
+def _assert_canary_masked(jpeg: bytes) -> None:
+    """The picture is of the canary frame, and its canary (inside the zone) is gone."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    assert read_clock(rgb) == clock_ticks(CANARY_TIME)
+    assert_masked(rgb[None])
+
+
+async def _show_canary(
+    hass: HomeAssistant, integration: MockConfigEntry, source_camera: SourceCamera
+) -> None:
+    """Put a canary frame in front of the camera; wait until Peephole sees it."""
+    source_camera.frame = clock_frame(CANARY_TIME)
+    peephole = integration.runtime_data
+
+    def seen() -> bool:
+        with Image.open(io.BytesIO(peephole.recorder.buffer.latest.data)) as image:
+            return read_clock(np.asarray(image.convert("RGB"))) == clock_ticks(
+                CANARY_TIME
+            )
+
+    await wait_for(hass, lambda: peephole.recorder.buffer.latest and seen())
+
+
 async def test_notification_snapshot(
     hass: HomeAssistant,
     integration: MockConfigEntry,
+    source_camera: SourceCamera,
     hass_client_no_auth: ClientSessionGenerator,
     clips_dir: Path,
 ) -> None:
+    await _show_canary(hass, integration, source_camera)
     set_ip = mock_real_ip(hass.http.app)
     set_ip("192.168.1.20")
     with pytest.raises(vol.Invalid):
@@ -217,6 +257,7 @@ async def test_notification_snapshot(
     assert response.headers["Content-Type"] == "image/jpeg"
     image = await response.read()
     assert image[:2] == b"\xff\xd8"
+    _assert_canary_masked(image)
     # Privacy mode: no new snapshot, and the existing link stops serving.
     integration.runtime_data.async_set_privacy_mode(True)
     with pytest.raises(ServiceValidationError) as err:
@@ -247,29 +288,27 @@ async def test_notification_snapshot(
 async def test_snapshot_share_for_a_recipient_uses_the_masking_path(
     hass: HomeAssistant,
     integration: MockConfigEntry,
+    source_camera: SourceCamera,
     hass_client_no_auth: ClientSessionGenerator,
     clips_dir: Path,
 ) -> None:
-    masked = b"\xff\xd8masked\xff\xd9"
-    with patch.object(
-        type(integration.runtime_data), "async_masked_image", return_value=masked
-    ) as masking:
-        result = await call(
-            hass,
-            "create_share",
-            {
-                "config_entry_id": integration.entry_id,
-                "recipient": "family",
-                "snapshot": True,
-            },
-            return_response=True,
-        )
-    assert masking.call_count == 1
+    await _show_canary(hass, integration, source_camera)
+    result = await call(
+        hass,
+        "create_share",
+        {
+            "config_entry_id": integration.entry_id,
+            "recipient": "family",
+            "snapshot": True,
+        },
+        return_response=True,
+    )
     stored = clips_dir / integration.entry_id / "shared" / f"{result['share_id']}.jpg"
-    assert stored.read_bytes() == masked
+    _assert_canary_masked(stored.read_bytes())
     assert stored.stat().st_mode & 0o777 == 0o600
     client = await hass_client_no_auth()
-    assert await (await client.get(result["links"][0]["path"])).read() == masked
+    served = await (await client.get(result["links"][0]["path"])).read()
+    assert served == stored.read_bytes()
     await call(hass, "revoke_share", {"share_id": result["share_id"]})
     assert not stored.exists()
 
