@@ -140,21 +140,40 @@ def export_time(name: str) -> datetime | None:
     return datetime.strptime(match[1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
 
 
-def apply_retention(directory: Path, now: datetime, max_age: timedelta) -> list[str]:
-    """Delete exports older than ``max_age`` and leftover temp files (blocking)."""
+def apply_retention(
+    directory: Path, now: datetime, max_age: timedelta, max_bytes: int | None = None
+) -> list[str]:
+    """Apply the clips' retention to exports (blocking).
+
+    Deletes exports older than ``max_age``, then the oldest ones while they
+    take more than ``max_bytes`` together, and leftover temp files.
+    """
     removed: list[str] = []
-    if not directory.is_dir():
-        return removed
-    for path in directory.iterdir():
-        if not path.is_file() or path.is_symlink():
-            continue
+    kept: list[tuple[datetime, str, int]] = []
+    for path in _files(directory):
         if path.name.endswith(TEMP_SUFFIX):
             # Left by a crash (an export being written now is younger than this).
             if path.stat().st_mtime < now.timestamp() - STALE_TEMP_SECONDS:
                 path.unlink(missing_ok=True)
-            continue
-        created = export_time(path.name)
-        if created is not None and created + max_age < now:
-            path.unlink(missing_ok=True)
-            removed.append(path.name)
+        elif (created := export_time(path.name)) is not None:
+            if created + max_age < now:
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+            else:
+                kept.append((created, path.name, path.stat().st_size))
+    if max_bytes is not None:
+        total = sum(size for _, _, size in kept)
+        for _, name, size in sorted(kept):
+            if total <= max_bytes:
+                break
+            (directory / name).unlink(missing_ok=True)
+            removed.append(name)
+            total -= size
     return removed
+
+
+def _files(directory: Path) -> list[Path]:
+    """Regular files (not links) directly in ``directory``; none if it is missing."""
+    if not directory.is_dir():
+        return []
+    return [p for p in directory.iterdir() if p.is_file() and not p.is_symlink()]

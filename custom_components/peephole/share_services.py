@@ -364,9 +364,13 @@ class ShareRegistry:
         for share in ended:
             await self._async_remove_snapshot(share)
         for entry in self.hass.config_entries.async_entries(DOMAIN):
-            retention = RecordingSettings.from_options(dict(entry.options)).retention
+            settings = RecordingSettings.from_options(dict(entry.options))
             await self.hass.async_add_executor_job(
-                apply_retention, exports_dir(self.hass, entry.entry_id), now, retention
+                apply_retention,
+                exports_dir(self.hass, entry.entry_id),
+                now,
+                settings.retention,
+                settings.max_bytes,
             )
 
     async def _async_remove_snapshot(self, share: Share) -> None:

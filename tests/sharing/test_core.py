@@ -540,3 +540,20 @@ def test_export_retention(tmp_path: Path) -> None:
     assert fresh.exists()
     assert other.exists()
     assert export_time("export-bad.zip") is None
+
+
+def test_export_retention_by_size_removes_the_oldest_first(tmp_path: Path) -> None:
+    now = datetime(2025, 6, 10, tzinfo=UTC)
+    names = [f"export-202506{day:02d}T000000-0a0b0c0d.zip" for day in (3, 1, 2)]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x" * 100)
+    # 300 bytes of exports, 250 allowed: the oldest (1 June) goes.
+    removed = apply_retention(tmp_path, now, timedelta(days=30), max_bytes=250)
+    assert removed == [names[1]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names[0], names[2]])
+    # Within the limit: nothing more.
+    assert apply_retention(tmp_path, now, timedelta(days=30), max_bytes=200) == []
+    assert apply_retention(tmp_path, now, timedelta(days=30), max_bytes=0) == [
+        names[2],
+        names[0],
+    ]
