@@ -7,8 +7,9 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -157,25 +158,40 @@ async def test_user_flow_errors_then_recovers(
 
 
 @pytest.mark.parametrize(
-    "user_input",
+    ("user_input", "errors"),
     [
-        {CONF_CAMERA_ENTITY: RING_BINARY, CONF_RING_ENTITY: RING_EVENT},
-        {CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: "light.porch"},
-        {
-            CONF_CAMERA_ENTITY: CAMERA,
-            CONF_RING_ENTITY: RING_EVENT,
-            CONF_MOTION_ENTITY: RING_EVENT,
-        },
+        (
+            {CONF_CAMERA_ENTITY: RING_BINARY, CONF_RING_ENTITY: RING_EVENT},
+            {CONF_CAMERA_ENTITY: "not_a_camera"},
+        ),
+        (
+            {CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: "light.porch"},
+            {CONF_RING_ENTITY: "not_a_ring_source"},
+        ),
+        (
+            {
+                CONF_CAMERA_ENTITY: CAMERA,
+                CONF_RING_ENTITY: RING_EVENT,
+                CONF_MOTION_ENTITY: RING_EVENT,
+            },
+            {CONF_MOTION_ENTITY: "not_a_motion_sensor"},
+        ),
     ],
 )
-async def test_wrong_domains_are_refused_by_the_form(
-    hass: HomeAssistant, user_input: dict[str, str]
+async def test_wrong_entity_types_get_a_translated_error(
+    hass: HomeAssistant, user_input: dict[str, str], errors: dict[str, str]
 ) -> None:
+    """Only the pickers filter by domain; whatever else arrives is named clearly."""
     result = await _start(hass)
-    with pytest.raises(InvalidData):
-        await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_NAME: "X", **user_input}
-        )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "X", **user_input}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    translations = await async_get_translations(hass, "en", "config", {DOMAIN})
+    for key in errors.values():
+        text = translations[f"component.{DOMAIN}.config.error.{key}"]
+        assert text.startswith("Choose")
 
 
 async def test_peephole_camera_cannot_be_a_source(

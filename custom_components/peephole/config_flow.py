@@ -101,16 +101,22 @@ RECORDING_NUMBERS: dict[str, tuple[float, float, float, str]] = {
     CONF_MIN_FREE_MB: (0, 100_000, 1, "MB"),
 }
 
+# What each source may be: (allowed domains, the form error for anything else).
+SOURCE_DOMAINS: dict[str, tuple[list[str], str]] = {
+    CONF_CAMERA_ENTITY: (["camera"], "not_a_camera"),
+    CONF_RING_ENTITY: (["event", "binary_sensor"], "not_a_ring_source"),
+    CONF_MOTION_ENTITY: (["binary_sensor"], "not_a_motion_sensor"),
+}
+# The pickers offer only those domains (a filter, not validation: anything else that
+# reaches the flow gets a translated form error from _validate_sources instead of
+# the schema's untranslated one).
 SOURCE_SELECTORS: dict[str, selector.EntitySelector] = {
-    CONF_CAMERA_ENTITY: selector.EntitySelector(
-        selector.EntitySelectorConfig(domain="camera")
-    ),
-    CONF_RING_ENTITY: selector.EntitySelector(
-        selector.EntitySelectorConfig(domain=["event", "binary_sensor"])
-    ),
-    CONF_MOTION_ENTITY: selector.EntitySelector(
-        selector.EntitySelectorConfig(domain="binary_sensor")
-    ),
+    key: selector.EntitySelector(
+        selector.EntitySelectorConfig(
+            filter=selector.EntityFilterSelectorConfig(domain=domains)
+        )
+    )
+    for key, (domains, _) in SOURCE_DOMAINS.items()
 }
 
 
@@ -141,6 +147,13 @@ def _entity_exists(hass: HomeAssistant, entity_id: str) -> bool:
 def _validate_sources(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
     """Check the chosen source entities; return form errors by field."""
     errors: dict[str, str] = {}
+    for key, (domains, error) in SOURCE_DOMAINS.items():
+        if (entity_id := data.get(key)) is not None and (
+            entity_id.partition(".")[0] not in domains
+        ):
+            errors[key] = error
+    if errors:
+        return errors
     camera = data[CONF_CAMERA_ENTITY]
     if not _entity_exists(hass, camera):
         errors[CONF_CAMERA_ENTITY] = "entity_not_found"
