@@ -1,9 +1,14 @@
 """Clip recording: pre-roll continuity, clip latency, encoding speed, buffer memory.
 
-- ``preroll_gap_frames``: frames missing between the pre-roll buffer and the live
-  frames of a clip fed at 25 fps (decoded clip clocks vs the expected grid; target 0).
-- ``clip_ready_ms``: end of the post-roll (last frame sent) to a finished, playable
-  file renamed from its temporary name (target <= 1000).
+- ``preroll_gap_frames``: frames missing from a clip around the ring, where the
+  pre-roll buffer hands over to the live frames, at 25 fps (target 0). Measured
+  through Peephole's real recorder in a real Home Assistant core: a camera entity
+  numbers every frame it serves, Peephole's feed reads it at 25 fps, a ring records
+  a clip; the numbers decoded from the clip are compared with those the camera
+  served from 0.2 s before to 0.2 s after the ring.
+- ``clip_ready_ms``: from the end of the post-roll to the ``peephole_clip_saved``
+  event (the file finished, probed, renamed, thumbnailed and indexed), same run
+  (target <= 1000).
 - ``encode_x_realtime_svga``: seconds of 800x600 10 fps video encoded per second
   of wall time, JPEG decoding included, on one core (target >= 10).
 - ``buffer_overhead_ratio``: peak memory of a 5 s 800x600 10 fps buffer over the
@@ -20,13 +25,43 @@ import subprocess
 import tempfile
 import time
 import tracemalloc
+from typing import Any
 
+from homeassistant import loader
+from homeassistant.components.camera import Camera
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import numpy as np
 from PIL import Image
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    MockPlatform,
+    async_test_home_assistant,
+    mock_integration,
+    mock_platform,
+)
 
 from benchmarks import Measurement, measurement
 from custom_components.peephole.buffer import Frame, FrameBuffer
-from custom_components.peephole.recorder import ClipEncoder, async_probe
+from custom_components.peephole.const import (
+    CONF_CAMERA_ENTITY,
+    CONF_FEED_FPS,
+    CONF_MAX_CLIP_LENGTH,
+    CONF_MIN_FREE_MB,
+    CONF_POST_ROLL,
+    CONF_PRE_ROLL,
+    CONF_RECORD,
+    CONF_RING_ENTITY,
+    DOMAIN,
+    EVENT_CLIP_SAVED,
+)
+from custom_components.peephole.recorder import ClipEncoder
+
+REPO = Path(__file__).resolve().parent.parent
+RING_SOURCE = "event.bench_button"
 
 BINARY = "ffmpeg"
 
@@ -84,31 +119,92 @@ def _decode_counters(path: Path) -> list[int]:
     ]
 
 
-async def _preroll_and_ready(directory: Path) -> tuple[int, float]:
-    fps = 25
-    buffer = FrameBuffer(2.0, 64 * 1024 * 1024)
+async def _preroll_and_ready() -> tuple[int, float]:
+    """Record one ring through the real recorder; return (gap, ready ms)."""
     frames = [_counter_jpeg(i) for i in range(256)]
-    t0 = time.time()
-    for i in range(50):  # 2 s of pre-roll, already buffered
-        buffer.add(Frame(t0 + i / fps, frames[i]))
-    start = t0 + 1.0
-    encoder = ClipEncoder(BINARY, directory / "gap.partial.mp4", fps, start, 30)
-    await encoder.async_start()
-    for frame in buffer.since(start):
-        await encoder.async_write(frame)
-    for i in range(50, 100):  # 2 s of live frames
-        await encoder.async_write(Frame(t0 + i / fps, frames[i]))
-    began = time.perf_counter()
-    await encoder.async_finish()
-    final = directory / "gap.mp4"
-    encoder.path.replace(final)
-    if await async_probe(BINARY, final, 30) is None:
-        raise RuntimeError("the clip does not play")
-    ready_ms = (time.perf_counter() - began) * 1000
-    counters = _decode_counters(final)
-    expected = list(range(counters[0], 100))
-    gap = len(set(expected) - set(counters))
-    return gap, ready_ms
+    served: list[tuple[float, int]] = []  # (wall time, number) of every frame
+
+    class CountingCamera(Camera):
+        _attr_name = "Bench"
+        _attr_unique_id = "bench-camera"
+
+        async def async_camera_image(
+            self, width: int | None = None, height: int | None = None
+        ) -> bytes | None:
+            number = len(served) % 256
+            served.append((time.time(), number))
+            return frames[number]
+
+    async def setup_platform(
+        hass: HomeAssistant,
+        config: Any,
+        add: AddEntitiesCallback,
+        info: Any = None,
+    ) -> None:
+        add([CountingCamera()])
+
+    with tempfile.TemporaryDirectory() as folder:
+        config_dir = Path(folder)
+        (config_dir / "custom_components").mkdir()
+        (config_dir / "custom_components" / DOMAIN).symlink_to(
+            REPO / "custom_components" / DOMAIN
+        )
+        async with async_test_home_assistant(config_dir=str(config_dir)) as hass:
+            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+            await async_setup_component(hass, "homeassistant", {})
+            mock_integration(hass, MockModule("bench_cam"))
+            mock_platform(
+                hass,
+                "bench_cam.camera",
+                MockPlatform(async_setup_platform=setup_platform),
+            )
+            await async_setup_component(
+                hass, "camera", {"camera": {"platform": "bench_cam"}}
+            )
+            hass.states.async_set(RING_SOURCE, "unknown", {"event_types": ["ring"]})
+            entry = MockConfigEntry(
+                domain=DOMAIN,
+                title="Bench",
+                data={
+                    CONF_CAMERA_ENTITY: "camera.bench",
+                    CONF_RING_ENTITY: RING_SOURCE,
+                },
+                options={
+                    CONF_RECORD: True,
+                    CONF_PRE_ROLL: 1.0,
+                    CONF_POST_ROLL: 1.0,
+                    CONF_MAX_CLIP_LENGTH: 10.0,
+                    CONF_FEED_FPS: 25,
+                    CONF_MIN_FREE_MB: 0,
+                },
+            )
+            entry.add_to_hass(hass)
+            if not await hass.config_entries.async_setup(entry.entry_id):
+                raise RuntimeError("Peephole did not set up")
+            recorder = entry.runtime_data.recorder
+            saved: asyncio.Future[Event] = hass.loop.create_future()
+            hass.bus.async_listen_once(EVENT_CLIP_SAVED, saved.set_result)
+            async with asyncio.timeout(30):
+                while len(served) < 50 or len(recorder.buffer) < 20:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            ring = time.time()
+            hass.states.async_set(
+                RING_SOURCE,
+                dt_util.utc_from_timestamp(ring).isoformat(timespec="milliseconds"),
+                {"event_type": "ring", "event_types": ["ring"]},
+            )
+            async with asyncio.timeout(10):
+                while recorder.session is None:  # noqa: ASYNC110
+                    await asyncio.sleep(0.001)
+            session = recorder.session
+            async with asyncio.timeout(60):
+                event = await saved
+            ready_ms = (event.time_fired.timestamp() - session.end_at) * 1000
+            clip = recorder.store.get(event.data["clip_id"])
+            counters = set(_decode_counters(recorder.store.clip_path(clip)))
+            await hass.async_stop(force=True)
+    around = {number for when, number in served if abs(when - ring) <= 0.2}
+    return len(around - counters), ready_ms
 
 
 async def _encode_speed(directory: Path, seconds: int) -> float:
@@ -140,7 +236,7 @@ def run(*, quick: bool) -> Iterator[Measurement]:
     """Yield the recording measurements."""
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
-        gap, ready_ms = asyncio.run(_preroll_and_ready(directory))
+        gap, ready_ms = asyncio.run(_preroll_and_ready())
         yield measurement("preroll_gap_frames", gap, "frames")
         yield measurement("clip_ready_ms", round(ready_ms, 1), "ms")
         speed = asyncio.run(_encode_speed(directory, 3 if quick else 10))
