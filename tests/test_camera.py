@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from http import HTTPStatus
 import io
+import threading
+from unittest.mock import patch
 
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -332,3 +334,29 @@ async def test_privacy_mode_while_waiting_for_a_shared_frame(
     sources.release.set()
     frame = await waiting
     assert Image.open(io.BytesIO(frame)).size == PLACEHOLDER_SIZE
+
+
+async def test_a_frame_masked_too_slowly_is_dropped(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sources: SourceCamera
+) -> None:
+    """Masking has a timeout: a frame that takes too long is dropped and counted."""
+    peephole = init_integration.runtime_data
+    real = peephole.masker
+    release = threading.Event()
+
+    class SlowMasker:
+        def mask(self, jpeg: bytes) -> bytes:
+            release.wait(5)  # a pathological frame, stuck in the codec
+            return real.mask(jpeg)
+
+    peephole.masker = SlowMasker()  # type: ignore[assignment]
+    with (
+        patch("custom_components.peephole.doorbell.MASK_TIMEOUT", 0.1),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await peephole.async_masked_image()
+    release.set()
+    assert err.value.translation_placeholders == {"reason": "timeout"}
+    assert peephole.stats.dropped_by_reason["timeout"] == 1
+    await hass.async_block_till_done()
+    assert hass.states.get(DROPPED).state == "1"

@@ -38,7 +38,7 @@ from .const import (
     LOGGER,
     SOURCE_IMAGE_TIMEOUT,
 )
-from .masking import FrameMasker, MaskError
+from .masking import REASON_TIMEOUT, FrameMasker, MaskError
 from .ring import RingDetector
 from .storage import PeepholeStore
 from .zones import Zone, ZoneError, zones_from_storage
@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 type PeepholeConfigEntry = ConfigEntry[Peephole]
 
 PLACEHOLDER_SIZE = (640, 480)
+# A frame not masked within this is dropped (the executor job finishes on its own;
+# frames are bounded in pixels and bytes, so it does).
+MASK_TIMEOUT = 5.0
 
 type _Size = tuple[int | None, int | None]
 
@@ -377,13 +380,15 @@ class Peephole:
     async def async_mask(self, frame: bytes) -> bytes:
         """Mask one JPEG frame in the executor; count and refuse frames that fail."""
         try:
-            masked = await self.hass.async_add_executor_job(self.masker.mask, frame)
-        except MaskError as err:
-            self._count_dropped(err.reason)
+            async with asyncio.timeout(MASK_TIMEOUT):
+                masked = await self.hass.async_add_executor_job(self.masker.mask, frame)
+        except (MaskError, TimeoutError) as err:
+            reason = err.reason if isinstance(err, MaskError) else REASON_TIMEOUT
+            self._count_dropped(reason)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="frame_dropped",
-                translation_placeholders={"reason": err.reason},
+                translation_placeholders={"reason": reason},
             ) from err
         self.stats.masked += 1
         return await self._async_unless_private(masked)

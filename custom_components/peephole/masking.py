@@ -88,6 +88,7 @@ REASON_TOO_LARGE: Final = "too_large"  # bytes, pixels or scans over the bounds
 REASON_UNSUPPORTED: Final = "unsupported"  # e.g. 12-bit, lossless, hierarchical
 REASON_CODEC: Final = "codec"  # libturbojpeg cannot be loaded
 REASON_MASK: Final = "mask"  # the mask could not be verified as applied
+REASON_TIMEOUT: Final = "timeout"  # masking took longer than the caller waits
 
 _DCTSIZE: Final = 8
 _BLOCK_BYTES: Final = 64 * 2  # 64 coefficients of type short (int16)
