@@ -22,6 +22,7 @@ from custom_components.peephole.const import (
     CONF_ZONES,
     DOMAIN,
 )
+from custom_components.peephole.zones import MAX_ZONES
 
 from .conftest import CAMERA, MOTION, RING_BINARY, RING_EVENT
 
@@ -458,7 +459,7 @@ async def test_add_zone_validation_errors(
 async def test_too_many_zones(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    zones = [{**STREET, "name": f"Z{i}"} for i in range(16)]
+    zones = [{**STREET, "name": f"Z{i}"} for i in range(MAX_ZONES)]
     hass.config_entries.async_update_entry(
         init_integration, options={CONF_ZONES: zones}
     )

@@ -32,7 +32,9 @@ type Point = tuple[float, float]
 
 MIN_POINTS: Final = 3
 MAX_POINTS: Final = 32
-MAX_ZONES: Final = 16
+# As many zones as a doorbell picture can hold; the bound only keeps a runaway
+# automation or API client from storing an unbounded list in the entry.
+MAX_ZONES: Final = 64
 MAX_NAME_LENGTH: Final = 64
 MAX_POINTS_TEXT: Final = 4096
 

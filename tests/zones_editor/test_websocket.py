@@ -26,7 +26,7 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.peephole.const import CONF_ZONES, DOMAIN
 from custom_components.peephole.masking import pixel_mask
-from custom_components.peephole.zones import zones_from_storage
+from custom_components.peephole.zones import MAX_ZONES, zones_from_storage
 from tests.conftest import SourceCamera
 from tests.masking.frames import CANARY_A, CANARY_B, decode_rgb
 
@@ -51,7 +51,7 @@ async def test_list(ws: WsClient, init_integration: MockConfigEntry) -> None:
     assert result["limits"] == {
         "min_points": 3,
         "max_points": 32,
-        "max_zones": 16,
+        "max_zones": MAX_ZONES,
         "max_name_length": 64,
     }
 
@@ -183,7 +183,7 @@ INVALID = [
     ([{"name": 5, "points": STREET["points"]}], None, "invalid_name"),
     ([{**STREET, "enabled": "yes"}], None, "invalid_points"),
     (
-        [{"name": f"Z{i}", "points": STREET["points"]} for i in range(17)],
+        [{"name": f"Z{i}", "points": STREET["points"]} for i in range(MAX_ZONES + 1)],
         None,
         "too_many_zones",
     ),
@@ -237,9 +237,13 @@ async def test_error_texts(ws: WsClient, init_integration: MockConfigEntry) -> N
     response = await ws.call(
         "peephole/zones/save",
         entry_id=init_integration.entry_id,
-        zones=[{"name": f"Z{i}", "points": STREET["points"]} for i in range(17)],
+        zones=[
+            {"name": f"Z{i}", "points": STREET["points"]} for i in range(MAX_ZONES + 1)
+        ],
     )
-    assert response["error"]["message"] == "A camera can have at most 16 zones."
+    assert response["error"]["message"] == (
+        f"A camera can have at most {MAX_ZONES} zones."
+    )
 
 
 async def test_unknown_and_unloaded_entries(

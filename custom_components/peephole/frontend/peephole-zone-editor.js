@@ -231,7 +231,7 @@ class PeepholeZoneEditor extends HTMLElement {
     this._drag = null;
     this._loading = false;
     this._wantSnapshot = false;
-    this._limits = { max_points: 32, max_zones: 16, max_name_length: 64 };
+    this._limits = { max_points: 32, max_zones: 64, max_name_length: 64 };
     this.attachShadow({ mode: "open" });
     this.shadowRoot.innerHTML = `<style>${STYLE}</style>${TEMPLATE}`;
     const $ = (id) => this.shadowRoot.getElementById(id);
