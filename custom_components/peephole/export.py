@@ -145,25 +145,32 @@ def apply_retention(
 ) -> list[str]:
     """Apply the clips' retention to exports (blocking).
 
-    Deletes exports older than ``max_age``, then the oldest ones while they
-    take more than ``max_bytes`` together, and leftover temp files.
+    Deletes exports older than ``max_age``, then the oldest ones (never the
+    newest) while they take more than ``max_bytes`` together, and leftover
+    temp files.
     """
     removed: list[str] = []
     kept: list[tuple[datetime, str, int]] = []
     for path in _files(directory):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue  # removed meanwhile (another prune)
         if path.name.endswith(TEMP_SUFFIX):
             # Left by a crash (an export being written now is younger than this).
-            if path.stat().st_mtime < now.timestamp() - STALE_TEMP_SECONDS:
+            if stat.st_mtime < now.timestamp() - STALE_TEMP_SECONDS:
                 path.unlink(missing_ok=True)
         elif (created := export_time(path.name)) is not None:
             if created + max_age < now:
                 path.unlink(missing_ok=True)
                 removed.append(path.name)
             else:
-                kept.append((created, path.name, path.stat().st_size))
+                kept.append((created, path.name, stat.st_size))
     if max_bytes is not None:
         total = sum(size for _, _, size in kept)
-        for _, name, size in sorted(kept):
+        # Oldest first, and never the newest: an export just made is for handing
+        # over, even when it alone is over the limit.
+        for _, name, size in sorted(kept)[:-1]:
             if total <= max_bytes:
                 break
             (directory / name).unlink(missing_ok=True)

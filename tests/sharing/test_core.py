@@ -553,7 +553,6 @@ def test_export_retention_by_size_removes_the_oldest_first(tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names[0], names[2]])
     # Within the limit: nothing more.
     assert apply_retention(tmp_path, now, timedelta(days=30), max_bytes=200) == []
-    assert apply_retention(tmp_path, now, timedelta(days=30), max_bytes=0) == [
-        names[2],
-        names[0],
-    ]
+    # Never the newest, even when it alone is over the limit.
+    assert apply_retention(tmp_path, now, timedelta(days=30), max_bytes=0) == [names[2]]
+    assert [p.name for p in tmp_path.iterdir()] == [names[0]]
