@@ -242,7 +242,10 @@ class ClipStore:
 
         A partial clip that plays is kept as an incomplete clip, one that does not is
         removed; a complete clip missing from the index is indexed; temporary files
-        are removed; index entries whose file is missing or empty are dropped.
+        are removed; index entries whose file is missing or empty are dropped; the
+        thumbnail of a clip that is not indexed then (one that was lost: killed
+        before its first fragment, or dropped) is removed: nothing would ever show
+        it, and retention only removes indexed clips.
         """
         found = await self.hass.async_add_executor_job(scan, self.directory)
         changed = False
@@ -291,6 +294,11 @@ class ClipStore:
                 LOGGER.info("Dropping clip %s: its file is missing or empty", clip_id)
                 del self.clips[clip_id]
                 changed = True
+        for clip_id in found.thumbnails - self.clips.keys():
+            LOGGER.info("Removing the thumbnail of lost clip %s", clip_id)
+            await self.hass.async_add_executor_job(
+                (self.directory / f"{clip_id}{THUMB_SUFFIX}").unlink, True
+            )
         if changed:
             await self.async_save()
 
@@ -314,6 +322,15 @@ class ClipStore:
         await self.async_save()
         for clip in clips:
             await self.hass.async_add_executor_job(self._unlink, clip)
+
+    async def async_discard(self, clip_id: str) -> None:
+        """Remove the files of a clip that is lost (never indexed): partial, thumbnail."""
+
+        def _unlink() -> None:
+            self.partial_path(clip_id).unlink(missing_ok=True)
+            (self.directory / f"{clip_id}{THUMB_SUFFIX}").unlink(missing_ok=True)
+
+        await self.hass.async_add_executor_job(_unlink)
 
     def _unlink(self, clip: Clip) -> None:
         self.clip_path(clip).unlink(missing_ok=True)

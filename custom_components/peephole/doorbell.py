@@ -161,7 +161,7 @@ class Peephole:
         self._generation += 1
         self._latest = None
         if self.recorder is not None:
-            self.recorder.buffer.clear()
+            self.recorder.async_forget_frames()
 
     @property
     def frame_generation(self) -> int:

@@ -199,11 +199,26 @@ class ClipRecorder:
 
     @callback
     def _async_stop(self) -> None:
-        """Kill ffmpeg on unload; start-up reconciles the partial clip."""
-        if self.session is not None and self.session.encoder is not None:
-            self.session.encoder.kill()
+        """Kill ffmpeg on unload; start-up reconciles the partial clips."""
+        for session in self._unsaved.values():  # also one still finishing
+            if session.encoder is not None:
+                session.encoder.kill()
         self.session = None
         self.buffer.clear()
+
+    @callback
+    def async_forget_frames(self) -> None:
+        """Drop every frame not yet in a clip file (the zones changed).
+
+        The pre-roll, the buffered frames a clip that has just started has not
+        written yet, and a thumbnail not yet written: a zone drawn now covers
+        them too. What ffmpeg already has stays as it was recorded.
+        """
+        self.buffer.clear()
+        for session in self._unsaved.values():
+            session.pending.clear()
+            if not session.thumbnail_written:
+                session.thumbnail = None
 
     # --- feed --------------------------------------------------------------------
 
@@ -267,12 +282,20 @@ class ClipRecorder:
         now = time.time()
         post_roll = self.settings.post_roll if duration is None else duration
         if (session := self.session) is not None:
-            session.end_at = min(
-                max(session.end_at, now + post_roll),
-                session.start + self.settings.max_length,
-            )
+            limit = session.start + self.settings.max_length
+            if (
+                now + post_roll <= limit
+                or now - self.settings.pre_roll <= session.start
+            ):
+                session.end_at = min(max(session.end_at, now + post_roll), limit)
+                session.wake.set()
+                return session.clip_id
+            # This clip cannot hold the trigger's post-roll (it is near its maximum
+            # length): it ends now, and a new clip, with its own pre-roll from the
+            # buffer, records the trigger.
+            session.end_at = min(session.end_at, now)
             session.wake.set()
-            return session.clip_id
+            self.session = None
         start = now - self.settings.pre_roll
         pending = self.buffer.since(start)
         start = max(start, pending[0].time) if pending else now
@@ -313,7 +336,8 @@ class ClipRecorder:
         try:
             async with session.lock:
                 if not await self._async_has_room():
-                    self.session = None
+                    if self.session is session:
+                        self.session = None
                     self.peephole.async_update_listeners()
                     return
                 encoder = ClipEncoder(
@@ -338,7 +362,8 @@ class ClipRecorder:
                 except TimeoutError:
                     pass
             async with session.lock:
-                self.session = None
+                if self.session is session:
+                    self.session = None
                 if session.error is not None:
                     raise session.error
                 await encoder.async_finish()
@@ -409,7 +434,7 @@ class ClipRecorder:
         if incomplete:
             probed = await self.async_probe(partial_path)
             if probed is None:
-                await self.hass.async_add_executor_job(partial_path.unlink, True)
+                await self.store.async_discard(session.clip_id)
                 LOGGER.warning("%s: clip %s lost", self.entry.title, session.clip_id)
                 return
             duration = probed

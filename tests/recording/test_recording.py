@@ -9,6 +9,7 @@ from pathlib import Path
 import signal
 import time
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
@@ -32,6 +33,7 @@ from custom_components.peephole.const import (
     EVENT_CLIP_SAVED,
     EVENT_CLIP_STARTED,
 )
+from custom_components.peephole.recorder import ClipEncoder
 from tests.conftest import MOTION, RING_EVENT, SourceCamera
 
 from .conftest import (
@@ -205,15 +207,66 @@ async def test_motion_and_action_trigger_privacy_records_nothing(
 async def test_max_length_caps_extensions(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
+    """Triggers extend a clip up to its maximum length, then start the next clip.
+
+    Every ring's clip (the id the ring carries) holds the ring and its post-roll.
+    """
+    recorder = init_integration.runtime_data.recorder
     saved = async_capture_events(hass, EVENT_CLIP_SAVED)
     await _fill_buffer(init_integration)
+    rings: list[tuple[float, str]] = []
     for _ in range(6):
         _ring(hass)
+        await hass.async_block_till_done()
+        rings.append((time.time(), hass.states.get(DOORBELL).attributes["clip_id"]))
         await asyncio.sleep(0.6)
-    await wait_for(hass, lambda: saved)
-    # max_clip_length is 4 s: one clip, capped.
-    assert len(saved) == 1
-    assert saved[0].data["duration"] <= 4.3
+    await wait_for(hass, lambda: len(saved) == len({clip for _, clip in rings}))
+    await hass.async_block_till_done()
+    # max_clip_length is 4 s (pre-roll 1 s): two clips for 6 rings over 3 s.
+    assert len(saved) == 2
+    assert all(event.data["duration"] <= 4.3 for event in saved)
+    for ring_time, clip_id in rings:
+        clip = recorder.store.get(clip_id)
+        start = clip.start.timestamp()
+        assert start <= ring_time
+        # Its post-roll (1 s), give or take two frames of the 5 fps time grid.
+        assert start + clip.duration >= ring_time + 1.0 - 0.45
+
+
+async def test_a_zone_drawn_as_a_clip_starts_covers_its_pre_roll(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Pre-roll frames not yet written when the zones change are dropped."""
+    recorder = init_integration.runtime_data.recorder
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await _fill_buffer(init_integration)
+    ffmpeg_may_start = asyncio.Event()
+    real_start = ClipEncoder.async_start
+
+    async def slow_start(encoder: ClipEncoder) -> None:
+        await ffmpeg_may_start.wait()  # ffmpeg is slow to start
+        await real_start(encoder)
+
+    clock = {"name": "Clock", "points": [[0, 0.8], [1, 0.8], [1, 1], [0, 1]]}
+    with patch.object(ClipEncoder, "async_start", slow_start):
+        _ring(hass)
+        await hass.async_block_till_done()
+        assert recorder.session.pending  # the pre-roll, waiting for ffmpeg
+        hass.config_entries.async_update_entry(
+            init_integration,
+            options={**init_integration.options, CONF_ZONES: [ZONE, clock]},
+        )
+        await hass.async_block_till_done()
+        ffmpeg_may_start.set()
+        await wait_for(hass, lambda: saved)
+    await hass.async_block_till_done()
+    clip = recorder.store.get(saved[0].data["clip_id"])
+    frames = decode_clip(recorder.store.clip_path(clip))
+    assert len(frames) >= 2
+    assert float(frames[:, CLOCK_TOP:CLOCK_BOTTOM].std(axis=(1, 2, 3)).max()) < 6
+    with Image.open(recorder.store.thumbnail_path(clip)) as image:
+        thumb = np.asarray(image.convert("RGB"))
+    assert float(thumb[CLOCK_TOP:CLOCK_BOTTOM].std()) < 6
 
 
 async def test_ffmpeg_killed_mid_recording_keeps_a_playable_clip(

@@ -8,6 +8,7 @@ import shutil
 
 from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.peephole.buffer import Frame, FrameBuffer
 from custom_components.peephole.clips import (
@@ -21,7 +22,7 @@ from custom_components.peephole.clips import (
 )
 from custom_components.peephole.recorder import ClipEncoder, EncoderError, async_probe
 
-from .conftest import clock_frame
+from .conftest import clock_frame, wait_for
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
@@ -164,3 +165,68 @@ async def test_reconcile_drops_and_recovers(
     assert store.clips[orphan].trigger == "unknown"
     with pytest.raises(ValueError, match="not a clip id"):
         store.partial_path("../x")
+
+
+async def test_reconcile_removes_the_thumbnails_of_lost_clips(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """A kill just after a clip's thumbnail is written leaves it without a clip.
+
+    (Found by test_kill_home_assistant.py: a real SIGKILL of Home Assistant and its
+    ffmpeg as a clip starts leaves ``<id>.jpg`` and no partial file, or one with no
+    fragment.) Nothing indexes such a thumbnail and retention never removes it.
+    """
+    store = ClipStore(hass, "entry")
+    store.directory = tmp_path
+    await store.async_load()
+    now = datetime.now(UTC).replace(microsecond=0)
+    kept, killed, unplayable, recovered, dropped = (
+        new_clip_id(now - timedelta(minutes=m)) for m in (1, 2, 3, 4, 5)
+    )
+    for clip_id in (kept, dropped):
+        store.clips[clip_id] = Clip(
+            id=clip_id,
+            start=clip_id_time(clip_id),
+            duration=1,
+            size=8,
+            trigger="ring",
+            thumbnail=True,
+        )
+    (tmp_path / f"{kept}.mp4").write_bytes(b"complete")
+    (tmp_path / f"{unplayable}.partial.mp4").write_bytes(b"header only")
+    (tmp_path / f"{recovered}.partial.mp4").write_bytes(b"fragments")
+    for clip_id in (kept, killed, unplayable, recovered, dropped):
+        (tmp_path / f"{clip_id}.jpg").write_bytes(b"jpeg")
+    (tmp_path / "notes.jpg").write_bytes(b"not ours")
+
+    async def probe(path: Path) -> float | None:
+        return 2.0 if path.name.startswith((kept, recovered)) else None
+
+    await store.async_reconcile(probe)
+    assert set(store.clips) == {kept, recovered}
+    assert store.clips[recovered].thumbnail
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [
+            f"{kept}.mp4",
+            f"{kept}.jpg",
+            f"{recovered}.mp4",
+            f"{recovered}.jpg",
+            "notes.jpg",
+        ]
+    )
+
+
+async def test_a_clip_lost_while_recording_leaves_no_thumbnail(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """ffmpeg dies before its first fragment: the clip is lost, its files go too."""
+    recorder = init_integration.runtime_data.recorder
+    await wait_for(hass, lambda: recorder.buffer.latest)
+    recorder.binary = "/bin/false"  # an "ffmpeg" that exits at once, writes nothing
+    clip_id = recorder.async_trigger("action", 1)
+    session = recorder._unsaved[clip_id]
+    await wait_for(hass, lambda: clip_id not in recorder._unsaved)
+    await hass.async_block_till_done()
+    assert session.thumbnail_written  # as the clip started
+    assert not recorder.store.clips
+    assert not list(recorder.store.directory.iterdir())
