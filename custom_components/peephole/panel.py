@@ -2,9 +2,10 @@
 
 The panel is a plain web component (``frontend/peephole-zone-editor.js``, no
 build step, nothing downloaded) served by Home Assistant's own HTTP server.
-It talks to the admin-only websocket commands of ``websocket.py`` and gets the
-unmasked snapshot it draws on from the admin-only HTTP view of
-``zone_snapshot.py`` (registered here, with or without the frontend).
+It talks to the admin-only websocket commands of ``websocket.py`` (list and
+save: no pictures) and gets every picture, the unmasked snapshot it draws on and
+the masked preview, from the admin-only HTTP views of ``zone_editor_views.py``
+(registered here, with or without the frontend).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from homeassistant.loader import async_get_integration
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, LOGGER
-from .zone_snapshot import ZoneSnapshotView
+from .zone_editor_views import ZonePreviewView, ZoneSnapshotView
 
 PANEL_URL_PATH: Final = "peephole-zones"
 PANEL_COMPONENT: Final = "peephole-zone-editor"
@@ -30,18 +31,19 @@ FRONTEND_DIR: Final = Path(__file__).parent / "frontend"
 MODULE_FILE: Final = "peephole-zone-editor.js"
 
 DATA_PANEL: Final[HassKey[bool]] = HassKey(f"{DOMAIN}_panel")
-DATA_SNAPSHOT_VIEW: Final[HassKey[bool]] = HassKey(f"{DOMAIN}_zone_snapshot_view")
+DATA_EDITOR_VIEWS: Final[HassKey[bool]] = HassKey(f"{DOMAIN}_zone_editor_views")
 
 
 async def async_register_panel(hass: HomeAssistant) -> None:
-    """Serve the editor's module and snapshots, and add the admin-only panel (once).
+    """Serve the editor's module and pictures, and add the admin-only panel (once).
 
     Without the frontend (a headless Home Assistant) there is nothing to show,
-    so only the websocket commands and the snapshot view are available.
+    so only the websocket commands and the picture views are available.
     """
-    if not hass.data.get(DATA_SNAPSHOT_VIEW):
-        hass.data[DATA_SNAPSHOT_VIEW] = True
+    if not hass.data.get(DATA_EDITOR_VIEWS):
+        hass.data[DATA_EDITOR_VIEWS] = True
         hass.http.register_view(ZoneSnapshotView())
+        hass.http.register_view(ZonePreviewView())
     if hass.data.get(DATA_PANEL):
         return
     if "frontend" not in hass.config.components:

@@ -1,21 +1,20 @@
 """Admin-only websocket commands of the privacy zone editor panel.
 
-``peephole/zones/list`` lists the doorbells and their zones; ``preview``
-validates draft zones exactly as the options flow does and returns a fresh frame
-masked by Peephole's own masker; ``save`` validates the same way and stores the
-zones in the entry's options (the entry's update listener applies them live).
+``peephole/zones/list`` lists the doorbells and their zones; ``save`` validates
+draft zones exactly as the options flow does and stores them in the entry's
+options (the entry's update listener applies them live).
 
-The unmasked snapshot the admin draws on is NOT sent here: Home Assistant logs
-every websocket message it sends at debug level, so a picture in a websocket
-response would land in home-assistant.log whenever someone troubleshoots with
-debug logging on. It comes from the HTTP view of ``zone_snapshot.py`` instead,
-which shares this module's helpers (entry lookup, source frame, translated
-errors). Only masked pictures (the preview) travel over the websocket.
+No picture travels over the websocket, masked or not: Home Assistant logs every
+websocket message it sends at debug level, so a picture in a websocket response
+would land in home-assistant.log whenever someone troubleshoots with debug
+logging on. The unmasked snapshot the admin draws on and the preview (masked by
+the DRAFT zones only, which may cover far less than the saved ones) come from
+the HTTP views of ``zone_editor_views.py`` instead, which share this module's
+helpers (entry lookup, draft validation, source frame, translated errors).
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 import re
 from typing import Any, Final
@@ -37,7 +36,6 @@ import voluptuous as vol
 from .config_flow import ZONE_PLACEHOLDERS
 from .const import CONF_CAMERA_ENTITY, CONF_ZONES, DOMAIN, SOURCE_IMAGE_TIMEOUT
 from .doorbell import PeepholeConfigEntry
-from .masking import FrameMasker, MaskError, read_frame_info
 from .zones import (
     MAX_NAME_LENGTH,
     MAX_POINTS,
@@ -50,7 +48,6 @@ from .zones import (
 )
 
 TYPE_LIST: Final = "peephole/zones/list"
-TYPE_PREVIEW: Final = "peephole/zones/preview"
 TYPE_SAVE: Final = "peephole/zones/save"
 
 ATTR_ENTRY_ID: Final = "entry_id"
@@ -64,6 +61,7 @@ ERR_PRIVACY_MODE: Final = "zone_editor_privacy_mode"
 ERR_SOURCE_IMAGE: Final = "source_image_failed"
 ERR_FRAME_DROPPED: Final = "frame_dropped"
 ERR_NOTHING_TO_PREVIEW: Final = "zone_editor_nothing_to_preview"
+ERR_BAD_REQUEST: Final = "zone_editor_bad_request"
 
 _PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
 # A language tag as the frontend sends it (en, en-GB, zh-Hans, sr-Latn, ...).
@@ -74,11 +72,12 @@ _ENTRY_SCHEMA: Final[dict[str | vol.Marker, Any]] = {
     vol.Optional(ATTR_LANGUAGE): str,
 }
 # Zones are checked by zones_from_storage, so that every mistake gets the
-# options flow's error key instead of a generic "invalid_format".
-_ZONES_SCHEMA: Final[dict[str | vol.Marker, Any]] = {
-    **_ENTRY_SCHEMA,
+# options flow's error key instead of a generic "invalid_format". The bound only
+# guards against a runaway client (more than MAX_ZONES gets "too_many_zones").
+ZONES_FIELD: Final[dict[str | vol.Marker, Any]] = {
     vol.Required(ATTR_ZONES): vol.All(list, vol.Length(max=MAX_ZONES * 4)),
 }
+_ZONES_SCHEMA: Final[dict[str | vol.Marker, Any]] = {**_ENTRY_SCHEMA, **ZONES_FIELD}
 
 
 class EditorError(Exception):
@@ -103,7 +102,6 @@ class EditorError(Exception):
 def async_setup_websocket(hass: HomeAssistant) -> None:
     """Register the zone editor's websocket commands (once, in async_setup)."""
     async_register_command(hass, ws_list_zones)
-    async_register_command(hass, ws_preview)
     async_register_command(hass, ws_save_zones)
 
 
@@ -151,7 +149,7 @@ def get_entry(
     return entry
 
 
-def _draft_zones(raw: list[Any]) -> tuple[Zone, ...]:
+def draft_zones(raw: list[Any]) -> tuple[Zone, ...]:
     """Validate draft zones like the options flow does (names are stripped).
 
     Raises EditorError with the zone error key.
@@ -168,13 +166,27 @@ def _draft_zones(raw: list[Any]) -> tuple[Zone, ...]:
         raise EditorError.from_zone_error(err) from err
 
 
+def check_may_show(entry: PeepholeConfigEntry) -> None:
+    """Refuse a picture of ``entry`` unless it is loaded and not in privacy mode.
+
+    Checked before the source camera is asked AND again when its frame is there
+    (and right before the answer): fetching takes seconds, and privacy mode may
+    come on, or the entry unload, meanwhile. Raises EditorError.
+    """
+    if entry.state is not ConfigEntryState.LOADED:
+        raise EditorError(ERR_ENTRY_NOT_LOADED, "exceptions", {"name": entry.title})
+    # The entry's current runtime object (a reload makes a new one).
+    if entry.runtime_data.privacy_mode:
+        raise EditorError(ERR_PRIVACY_MODE, "exceptions", {"name": entry.title})
+
+
 async def async_source_frame(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bytes:
     """Return a fresh frame of the entry's source camera (unmasked: never keep it).
 
-    Refused while privacy mode is on. Raises EditorError.
+    Refused while privacy mode is on, also when it came on while the camera was
+    being asked (the frame is then dropped). Raises EditorError.
     """
-    if entry.runtime_data.privacy_mode:
-        raise EditorError(ERR_PRIVACY_MODE, "exceptions", {"name": entry.title})
+    check_may_show(entry)
     camera = entry.data[CONF_CAMERA_ENTITY]
     try:
         image = await async_get_image(hass, camera, timeout=SOURCE_IMAGE_TIMEOUT)
@@ -182,26 +194,8 @@ async def async_source_frame(hass: HomeAssistant, entry: PeepholeConfigEntry) ->
         raise EditorError(
             ERR_SOURCE_IMAGE, "exceptions", {"entity_id": camera}
         ) from err
+    check_may_show(entry)
     return image.content
-
-
-def _image_response(jpeg: bytes) -> dict[str, Any]:
-    """Describe a (masked) JPEG frame for the editor (blocking: run in the executor).
-
-    Raises MaskError for a frame that is not a valid JPEG.
-    """
-    info = read_frame_info(jpeg)
-    return {
-        "content_type": "image/jpeg",
-        "width": info.width,
-        "height": info.height,
-        "image": base64.b64encode(jpeg).decode("ascii"),
-    }
-
-
-def _mask_frame(zones: tuple[Zone, ...], jpeg: bytes) -> dict[str, Any]:
-    """Mask ``jpeg`` with ``zones`` and describe it (blocking). Raises MaskError."""
-    return _image_response(FrameMasker(zones).mask(jpeg))
 
 
 @require_admin
@@ -244,41 +238,16 @@ def ws_list_zones(
     )
 
 
-def _zones_to_preview(raw: list[Any]) -> tuple[Zone, ...]:
+def zones_to_preview(raw: list[Any]) -> tuple[Zone, ...]:
     """Validate draft zones for a preview; at least one must be enabled.
 
-    Without one the "preview" would be the unmasked picture, and websocket
-    messages are written to the log at debug level. Raises EditorError.
+    Without one the "preview" would be the unmasked picture, and it must not be
+    shown as if it were masked. Raises EditorError.
     """
-    zones = _draft_zones(raw)
+    zones = draft_zones(raw)
     if not any(zone.enabled for zone in zones):
         raise EditorError(ERR_NOTHING_TO_PREVIEW, "exceptions", {})
     return zones
-
-
-@require_admin
-@websocket_command({vol.Required("type"): TYPE_PREVIEW, **_ZONES_SCHEMA})
-@async_response
-async def ws_preview(
-    hass: HomeAssistant,
-    connection: ActiveConnection,
-    msg: dict[str, Any],
-) -> None:
-    """Send a fresh frame masked with draft zones, exactly as Peephole would mask it."""
-    try:
-        zones = _zones_to_preview(msg[ATTR_ZONES])
-        entry = get_entry(hass, msg[ATTR_ENTRY_ID], loaded=True)
-        frame = await async_source_frame(hass, entry)
-        try:
-            result = await hass.async_add_executor_job(_mask_frame, zones, frame)
-        except MaskError as err:
-            raise EditorError(
-                ERR_FRAME_DROPPED, "exceptions", {"reason": err.reason}
-            ) from err
-    except EditorError as err:
-        await _async_send_error(hass, connection, msg, err)
-        return
-    connection.send_result(msg["id"], result)
 
 
 @require_admin
@@ -292,7 +261,7 @@ async def ws_save_zones(
     """Validate and store zones in the entry's options (applied live)."""
     try:
         entry = get_entry(hass, msg[ATTR_ENTRY_ID], loaded=False)
-        zones = _draft_zones(msg[ATTR_ZONES])
+        zones = draft_zones(msg[ATTR_ZONES])
     except EditorError as err:
         await _async_send_error(hass, connection, msg, err)
         return

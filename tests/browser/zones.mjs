@@ -71,6 +71,12 @@ async function patchStats(page, source, [x, y]) {
 
 const isGrey = (s) => s && s.maxDiff <= 4;
 
+function deferred() {
+  let resolve;
+  const promise = new Promise((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: [
@@ -84,21 +90,92 @@ try {
   page.setDefaultTimeout(60000);
   const pageErrors = [];
   page.on("pageerror", (err) => pageErrors.push(String(err)));
-  // Every JPEG that comes over the websocket (base64 starts with /9j/): only the
-  // masked preview may; the unmasked snapshot comes over HTTP.
+  // Every JPEG that comes over the websocket (base64 starts with /9j/): none may,
+  // neither the unmasked snapshot nor the preview (masked only by draft zones):
+  // both come over HTTP.
   const jpegOverWebsocket = [];
   page.on("websocket", (socket) => {
     socket.on("framereceived", ({ payload }) => {
       if (String(payload).includes("/9j/")) jpegOverWebsocket.push(Date.now());
     });
   });
-  // The snapshot's HTTP responses.
+  // The pictures' HTTP requests and responses.
   const snapshots = [];
+  const previews = [];
+  const previewRequests = [];
+  page.on("request", (request) => {
+    if (/\/api\/peephole\/zones\/[^/]+\/preview/.test(request.url())) {
+      previewRequests.push({ method: request.method(), url: request.url(), body: request.postData() });
+    }
+  });
   page.on("response", (response) => {
     if (/\/api\/peephole\/zones\/[^/]+\/snapshot/.test(response.url())) {
       snapshots.push({ status: response.status(), headers: response.headers() });
     }
+    if (/\/api\/peephole\/zones\/[^/]+\/preview/.test(response.url())) {
+      previews.push({ status: response.status(), headers: response.headers() });
+    }
   });
+  // A picture the test holds back: the server has answered, the page gets the
+  // answer only when the test releases it (as with a slow camera or network).
+  const holds = { snapshot: null, preview: null };
+  const hold = (kind) => {
+    const held = { answered: deferred(), release: deferred(), fulfilled: deferred(), status: 0 };
+    holds[kind] = held;
+    return held;
+  };
+  await page.route(/\/api\/peephole\/zones\/[^/?]+\/(snapshot|preview)(\?|$)/, async (route, request) => {
+    const kind = /\/preview/.test(request.url()) ? "preview" : "snapshot";
+    const held = holds[kind];
+    if (!held) {
+      await route.continue();
+      return;
+    }
+    holds[kind] = null;
+    const response = await route.fetch();
+    held.status = response.status();
+    held.answered.resolve();
+    await held.release.promise;
+    await route.fulfill({ response });
+    held.fulfilled.resolve();
+  });
+  // The object URLs the editor makes (its pictures), and which it let go.
+  await context.addInitScript(() => {
+    const create = URL.createObjectURL.bind(URL);
+    const revoke = URL.revokeObjectURL.bind(URL);
+    const urls = { created: [], revoked: new Set() };
+    window.__editorUrls = urls;
+    URL.createObjectURL = (object) => {
+      const url = create(object);
+      if ((new Error().stack || "").includes("peephole-zone-editor")) urls.created.push(url);
+      return url;
+    };
+    URL.revokeObjectURL = (url) => {
+      urls.revoked.add(url);
+      revoke(url);
+    };
+  });
+  const editorUrls = () => page.evaluate(() => {
+    const urls = window.__editorUrls;
+    return { created: urls.created.length, live: urls.created.filter((u) => !urls.revoked.has(u)) };
+  });
+  // Whether an object URL still gives its picture (a revoked one does not).
+  const objectUrlAlive = (src) => page.evaluate(async (url) => {
+    try {
+      await (await fetch(url)).blob();
+      return true;
+    } catch (_err) {
+      return false;
+    }
+  }, src);
+  // Wait until the editor has made ``count`` object URLs and keeps ``live`` of
+  // them, or shows the last one it made (the checks after that then fail, saying so).
+  const settleUrls = (count, live) => page.waitForFunction(([c, l]) => {
+    const urls = window.__editorUrls;
+    if (urls.created.length !== c) return false;
+    const shown = window.__editor.shadowRoot.getElementById("image").getAttribute("src");
+    return urls.created.filter((u) => !urls.revoked.has(u)).length === l || shown === urls.created[c - 1];
+  }, [count, live]);
 
   await logIn(page, demo);
   check(true, "logged in as the demo user");
@@ -176,8 +253,25 @@ try {
     return window.__editor.shadowRoot.getElementById("preview").getAttribute("aria-pressed") === "true"
       && img.complete && img.naturalWidth > 0;
   });
-  check(jpegOverWebsocket.length > 0, "the masked preview came over the websocket");
-  const previewStats = await patchStats(page, await image.getAttribute("src"), PROBE);
+  check(jpegOverWebsocket.length === 0, "the preview did not come over the websocket either");
+  const previewSrc = await image.getAttribute("src");
+  check(previewSrc.startsWith("blob:") && previewSrc !== snapshotSrc,
+    `the preview is an in-memory picture, an object URL (${previewSrc})`);
+  const asked = previewRequests[previewRequests.length - 1];
+  const sent = asked && JSON.parse(asked.body || "{}");
+  check(
+    asked && asked.method === "POST" && !asked.url.includes("?")
+      && sent.zones.map((z) => z.name).join(",") === "Street,Front step",
+    `the draft zones were posted, not put in the address (${asked && asked.method} ${asked && asked.url})`,
+  );
+  const previewServed = previews[previews.length - 1];
+  check(
+    previewServed && previewServed.status === 200 && previewServed.headers["cache-control"] === "no-store"
+      && previewServed.headers["content-type"] === "image/jpeg",
+    `the preview came over HTTP, not to be stored (${JSON.stringify(previewServed)})`,
+  );
+  check((await editorUrls()).live.length === 2, "the editor holds the snapshot and the preview");
+  const previewStats = await patchStats(page, previewSrc, PROBE);
   check(isGrey(previewStats), `the preview masks the new zone (${JSON.stringify(previewStats)})`);
   const streetPreview = await patchStats(page, await image.getAttribute("src"), [0.5, 0.2]);
   check(isGrey(streetPreview), "the preview masks the street");
@@ -205,6 +299,53 @@ try {
     () => document.querySelector("home-assistant").hass.states["camera.front_door"].attributes.zones,
   );
   check(attributes && attributes["Front step"] === true, "the camera's zones attribute shows the new zone");
+  await editor.locator("#preview[aria-pressed=true]").click(); // back to the drawing
+  check(!(await objectUrlAlive(previewSrc)), "the preview's object URL is revoked when it is put away");
+
+  // Another doorbell chosen while a preview is on its way: its answer (the first
+  // doorbell's picture) is dropped, never shown as the other's.
+  const frontDoor = await page.evaluate(() => window.__editor._entryId);
+  await page.evaluate(() => {
+    const ed = window.__editor;
+    ed._entries.push({
+      entry_id: "other-doorbell", title: "Back door", state: "not_loaded", loaded: false,
+      privacy_mode: false, camera_entity_id: null, zones: [],
+    });
+    const option = document.createElement("option");
+    option.value = "other-doorbell";
+    option.textContent = "Back door (not_loaded)";
+    ed.shadowRoot.getElementById("entry").append(option);
+  });
+  let urls = await editorUrls();
+  let held = hold("preview");
+  await editor.locator("#preview").click();
+  await held.answered.promise;
+  check(held.status === 200, "the server answered the preview (held back from the page)");
+  await editor.locator("#entry").selectOption("other-doorbell");
+  held.release.resolve();
+  await held.fulfilled.promise;
+  await settleUrls(urls.created + 1, 0);
+  let state = await page.evaluate(() => {
+    const ed = window.__editor;
+    const root = ed.shadowRoot;
+    return {
+      preview: ed._preview, src: root.getElementById("image").getAttribute("src"),
+      pressed: root.getElementById("preview").getAttribute("aria-pressed"),
+    };
+  });
+  check(state.preview === null && state.src === null && state.pressed === "false",
+    `a preview that comes after another doorbell was chosen is dropped (${JSON.stringify(state)})`);
+  check(true, "and its object URL is revoked");
+  await editor.locator("#entry").selectOption(frontDoor);
+  await page.evaluate(() => {
+    window.__editor.shadowRoot.querySelector('#entry option[value="other-doorbell"]').remove();
+    window.__editor._entries = window.__editor._entries.filter((e) => e.entry_id !== "other-doorbell");
+  });
+  await page.waitForFunction(() => {
+    const img = window.__editor.shadowRoot.getElementById("image");
+    return !img.hidden && img.complete && img.naturalWidth > 0;
+  });
+  check(true, "back on the first doorbell, a fresh snapshot");
 
   // An invalid zone gets the options flow's translated error, and nothing is saved.
   await editor.locator("#add").click();
@@ -226,15 +367,18 @@ try {
     }),
     service,
   );
-  const objectUrlAlive = (src) => page.evaluate(async (url) => {
-    try {
-      await (await fetch(url)).blob();
-      return true;
-    } catch (_err) {
-      return false;
-    }
-  }, src);
   const firstSrc = await image.getAttribute("src");
+  // A new snapshot and a preview on their way, answered by the server before
+  // privacy mode comes on: neither may be shown once it is on.
+  urls = await editorUrls();
+  const heldSnapshot = hold("snapshot");
+  const heldPreview = hold("preview");
+  await editor.locator("#preview").click();
+  await editor.locator("#refresh").click();
+  await heldSnapshot.answered.promise;
+  await heldPreview.answered.promise;
+  check(heldSnapshot.status === 200 && heldPreview.status === 200,
+    "the server answered a snapshot and a preview before privacy mode (held back from the page)");
   // Privacy mode turned on elsewhere: the picture on screen goes at once, by itself.
   await privacy("turn_on");
   await page.waitForFunction(() => {
@@ -243,6 +387,21 @@ try {
   });
   check(true, "privacy mode takes the picture off the screen at once");
   check(!(await objectUrlAlive(firstSrc)), "and lets its object URL go");
+  heldSnapshot.release.resolve();
+  heldPreview.release.resolve();
+  await heldSnapshot.fulfilled.promise;
+  await heldPreview.fulfilled.promise;
+  await settleUrls(urls.created + 2, 0);
+  state = await page.evaluate(() => {
+    const ed = window.__editor;
+    const root = ed.shadowRoot;
+    return {
+      image: ed._image, preview: ed._preview, hidden: root.getElementById("image").hidden,
+      src: root.getElementById("image").getAttribute("src"),
+    };
+  });
+  check(state.image === null && state.preview === null && state.hidden && state.src === null,
+    `a snapshot or preview that arrives once privacy mode is on is not shown (${JSON.stringify(state)})`);
   await editor.locator("#message.error").waitFor();
   let refused = (await editor.locator("#message").textContent()).trim();
   check(refused.includes("privacy mode"), `the panel says why: ${refused}`);
@@ -271,13 +430,31 @@ try {
 
   check(pageErrors.length === 0, `no errors in the page (${pageErrors.join("; ")})`);
 
-  // Leaving the panel (in the app, no page load) lets go of the picture.
+  // Leaving the panel (in the app, no page load) lets go of the picture, and of a
+  // preview still on its way when it comes.
+  urls = await editorUrls();
+  held = hold("preview");
+  await editor.locator("#preview").click();
+  await held.answered.promise;
   await page.evaluate(() => {
     window.history.pushState(null, "", "/lovelace");
     window.dispatchEvent(new CustomEvent("location-changed", { detail: { replace: false } }));
   });
   await page.waitForFunction(() => !window.__editor.isConnected);
   check(!(await objectUrlAlive(secondSrc)), "leaving the panel revokes the snapshot's object URL");
+  held.release.resolve();
+  await held.fulfilled.promise;
+  await settleUrls(urls.created + 1, 0);
+  state = await page.evaluate(() => ({
+    preview: window.__editor._preview,
+    src: window.__editor.shadowRoot.getElementById("image").getAttribute("src"),
+  }));
+  check(state.preview === null && state.src === null,
+    `a preview that comes after the panel closed is dropped (${JSON.stringify(state)})`);
+  const left = await editorUrls();
+  check(left.live.length === 0 && left.created > 0,
+    `every picture the editor made is let go (${left.created} object URLs, ${left.live.length} alive)`);
+  check(jpegOverWebsocket.length === 0, "no picture ever came over the websocket");
 
   // A phone in the dark: one column, the dark theme, corners placed by tapping.
   const phone = await browser.newContext({

@@ -11,12 +11,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.peephole.const import DOMAIN
 from custom_components.peephole.panel import (
+    DATA_EDITOR_VIEWS,
     DATA_PANEL,
-    DATA_SNAPSHOT_VIEW,
     async_register_panel,
 )
-from custom_components.peephole.zone_snapshot import snapshot_url
+from custom_components.peephole.zone_editor_views import preview_url, snapshot_url
 from tests.conftest import SourceCamera
+
+from .conftest import STREET
 
 
 async def test_panel_is_admin_only_and_served_locally(
@@ -53,8 +55,17 @@ async def test_panel_is_admin_only_and_served_locally(
     # Registering again (a second set-up) changes nothing.
     await async_register_panel(hass)
     assert hass.data[DATA_PANEL] is True
-    assert hass.data[DATA_SNAPSHOT_VIEW] is True
-    # The panel's snapshot view answers (an admin; the picture is the source's).
+    assert hass.data[DATA_EDITOR_VIEWS] is True
+    # The panel's picture views answer (an admin; the snapshot is the source's).
     response = await client.get(snapshot_url(config_entry.entry_id))
     assert response.status == HTTPStatus.OK
     assert await response.read() == sources.frame
+    response = await client.post(
+        preview_url(config_entry.entry_id), json={"zones": [STREET]}
+    )
+    assert response.status == HTTPStatus.OK
+    assert response.headers["Content-Type"] == "image/jpeg"
+    # The module asks for pictures over HTTP only, never over the websocket.
+    assert "/api/peephole/zones/" in body
+    assert "peephole/zones/preview" not in body
+    assert "peephole/zones/snapshot" not in body

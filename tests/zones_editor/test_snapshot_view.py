@@ -1,7 +1,8 @@
 """The zone editor's unmasked snapshot: an admin-only HTTP view, never the websocket.
 
 Real Home Assistant core (phcc), real HTTP server, real auth; the source camera is a
-real camera entity serving the test's frame.
+real camera entity serving the test's frame. The last test runs a whole editing
+session with debug logging on and finds no picture in the logs.
 """
 
 from __future__ import annotations
@@ -14,49 +15,29 @@ from typing import Any
 from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    CLIENT_ID,
-    MockConfigEntry,
-    MockUser,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
 )
 
 from custom_components.peephole.const import CONF_ZONES
-from custom_components.peephole.zone_snapshot import snapshot_url
+from custom_components.peephole.zone_editor_views import preview_url, snapshot_url
 from tests.conftest import SourceCamera
 from tests.masking.frames import encode, photo
 
-from .conftest import STREET, WINDOW, WsClient, no_jpeg_in
+from .conftest import (
+    STREET,
+    WINDOW,
+    WsClient,
+    error_of,
+    no_jpeg_in,
+    no_jpeg_in_body,
+    token_of,
+    user_token,
+)
 
 SOURCE_FAILED = "Could not get an image from the source camera camera.porch."
-
-
-async def _token(hass: HomeAssistant, user: MockUser) -> str:
-    """An access token of ``user``."""
-    refresh = await hass.auth.async_create_refresh_token(user, CLIENT_ID)
-    return hass.auth.async_create_access_token(refresh)
-
-
-async def _user_token(hass: HomeAssistant, group_id: str) -> str:
-    """An access token of a new user in ``group_id`` (not an admin)."""
-    group = await hass.auth.async_get_group(group_id)
-    user = MockUser(groups=[group]).add_to_hass(hass)
-    assert not user.is_admin
-    return await _token(hass, user)
-
-
-async def _error(response: Any) -> dict[str, Any]:
-    """The translated error of a refused snapshot (JSON, never kept by a cache)."""
-    assert response.content_type == "application/json"
-    assert response.headers["Cache-Control"] == "no-store"
-    body: dict[str, Any] = await response.json()
-    assert set(body) == {"code", "message"}
-    assert "{" not in body["message"]  # every placeholder is filled
-    assert body["message"] != body["code"]  # a translated text
-    return body
 
 
 async def test_admin_gets_the_fresh_unmasked_frame_and_nothing_keeps_it(
@@ -104,7 +85,7 @@ async def test_admins_who_are_not_the_owner_get_it(
 ) -> None:
     assert not hass_admin_user.is_owner
     assert hass_admin_user.is_admin
-    client = await hass_client(await _token(hass, hass_admin_user))
+    client = await hass_client(await token_of(hass, hass_admin_user))
     response = await client.get(snapshot_url(init_integration.entry_id))
     assert response.status == HTTPStatus.OK
     assert await response.read() == canary_frame
@@ -129,16 +110,13 @@ async def test_non_admins_are_refused(
     requests = len(sources.requests)
     clients = [
         await hass_client(hass_read_only_access_token),
-        await hass_client(await _user_token(hass, GROUP_ID_USER)),
+        await hass_client(await user_token(hass, GROUP_ID_USER)),
         await hass_client_no_auth(),
     ]
     for client in clients:
         response = await client.get(snapshot_url(entry_id))
         assert response.status == HTTPStatus.UNAUTHORIZED
-        body = await response.read()
-        assert canary_frame not in body
-        assert base64.b64encode(canary_frame)[:64] not in body
-        assert b"\xff\xd8" not in body
+        no_jpeg_in_body(await response.read(), canary_frame)
     assert len(sources.requests) == requests  # the camera was not even asked
     # A signed-looking query does not help either.
     response = await clients[2].get(f"{snapshot_url(entry_id)}?authSig=forged")
@@ -154,7 +132,7 @@ async def test_unknown_entry(
     client = await hass_client()
     response = await client.get(snapshot_url("nope"))
     assert response.status == HTTPStatus.NOT_FOUND
-    assert await _error(response) == {
+    assert await error_of(response) == {
         "code": "entry_not_found",
         "message": "No Peephole doorbell has the config entry id nope.",
     }
@@ -172,7 +150,7 @@ async def test_unloaded_entry_and_privacy_mode(
     init_integration.runtime_data.async_set_privacy_mode(True)
     response = await client.get(snapshot_url(init_integration.entry_id))
     assert response.status == HTTPStatus.CONFLICT
-    body = await _error(response)
+    body = await error_of(response)
     assert body["code"] == "zone_editor_privacy_mode"
     assert body["message"].startswith(
         "The Peephole doorbell Front door is in privacy mode, so the zone editor "
@@ -183,7 +161,7 @@ async def test_unloaded_entry_and_privacy_mode(
     await hass.config_entries.async_unload(init_integration.entry_id)
     response = await client.get(snapshot_url(init_integration.entry_id))
     assert response.status == HTTPStatus.CONFLICT
-    assert await _error(response) == {
+    assert await error_of(response) == {
         "code": "entry_not_loaded",
         "message": "The Peephole doorbell Front door is not loaded.",
     }
@@ -201,7 +179,7 @@ async def test_source_failures_get_the_translated_errors(
     sources.frame = b"\xff\xd8 not a jpeg"
     response = await client.get(url)
     assert response.status == HTTPStatus.BAD_GATEWAY
-    body = await _error(response)
+    body = await error_of(response)
     assert body["code"] == "frame_dropped"
     assert body["message"].startswith(
         "A frame was dropped because it could not be masked ("
@@ -211,18 +189,18 @@ async def test_source_failures_get_the_translated_errors(
     sources.frame = encode(photo(64, 48, seed=1))[:-200]
     response = await client.get(url)
     assert response.status == HTTPStatus.BAD_GATEWAY
-    assert (await _error(response))["code"] == "frame_dropped"
+    assert (await error_of(response))["code"] == "frame_dropped"
     # The camera has no image.
     sources.frame = None
     response = await client.get(f"{url}?language=en")
     assert response.status == HTTPStatus.BAD_GATEWAY
-    assert await _error(response) == {
+    assert await error_of(response) == {
         "code": "source_image_failed",
         "message": SOURCE_FAILED,
     }
     # Something that is not a language tag falls back to Home Assistant's language.
     response = await client.get(url, params={"language": "no such language!"})
-    assert await _error(response) == {
+    assert await error_of(response) == {
         "code": "source_image_failed",
         "message": SOURCE_FAILED,
     }
@@ -240,13 +218,13 @@ async def test_source_camera_gone(
     client = await hass_client()
     response = await client.get(snapshot_url(init_integration.entry_id))
     assert response.status == HTTPStatus.BAD_GATEWAY
-    assert await _error(response) == {
+    assert await error_of(response) == {
         "code": "source_image_failed",
         "message": SOURCE_FAILED,
     }
 
 
-def _windows(frame: bytes) -> list[str]:
+def _traces(frame: bytes) -> list[str]:
     """Traces of ``frame`` as a log could hold them: its base64 (whole and pieces
     from the picture data, where no other JPEG matches it) and escaped raw bytes.
     """
@@ -260,7 +238,15 @@ def _windows(frame: bytes) -> list[str]:
     return traces
 
 
-async def test_debug_logs_never_hold_the_unmasked_picture(
+# The reviewer's case: the street zone turned off in the draft, a tiny zone
+# elsewhere. The preview is then the street almost unmasked.
+WEAK_DRAFT = [
+    {**STREET, "enabled": False},
+    {"name": "Dot", "points": [[0.9, 0.9], [0.95, 0.9], [0.95, 0.95]], "enabled": True},
+]
+
+
+async def test_debug_logs_never_hold_a_picture(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
     hass_ws_client: WebSocketGenerator,
@@ -268,7 +254,11 @@ async def test_debug_logs_never_hold_the_unmasked_picture(
     canary_frame: bytes,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A whole editing session with debug logging on, as when troubleshooting."""
+    """A whole editing session with debug logging on, as when troubleshooting.
+
+    list -> snapshot -> preview -> save: no picture in the logs, neither the
+    unmasked snapshot nor the preview (masked only by weak draft zones).
+    """
     caplog.set_level(logging.DEBUG)
     for logger in ("homeassistant.components.websocket_api", "aiohttp.access"):
         caplog.set_level(logging.DEBUG, logger=logger)
@@ -283,21 +273,27 @@ async def test_debug_logs_never_hold_the_unmasked_picture(
     response = await client.get(snapshot_url(entry_id), params={"language": "en"})
     assert response.status == HTTPStatus.OK
     assert await response.read() == canary_frame  # the admin did get it
-    preview = await ws.call(
-        "peephole/zones/preview", entry_id=entry_id, zones=[STREET, WINDOW]
+    response = await client.post(
+        preview_url(entry_id), json={"zones": WEAK_DRAFT, "language": "en"}
     )
-    assert preview["success"], preview
+    assert response.status == HTTPStatus.OK
+    preview = await response.read()
+    assert preview[:2] == b"\xff\xd8"  # the admin did get it
     saved = await ws.call("peephole/zones/save", entry_id=entry_id, zones=[WINDOW])
     assert saved["success"], saved
     await hass.async_block_till_done()
 
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
-    # The logging was on and complete: the websocket's replies are there, the
-    # (masked) preview in full, and the snapshot's request line.
-    masked = preview["result"]["image"]
-    assert masked in logged
+    # The logging was on and complete: the websocket's replies are there (the
+    # saved zones in full), and the pictures' request lines.
     assert "Sending" in logged
+    assert '"Window"' in logged or "'Window'" in logged
     assert snapshot_url(entry_id) in logged
-    # ... but no trace of the unmasked source frame.
-    for trace in _windows(canary_frame):
-        assert trace not in logged
+    assert preview_url(entry_id) in logged
+    # ... but no trace of any picture: not the unmasked source frame, not the
+    # preview, not any JPEG at all (base64 or raw bytes).
+    for frame in (canary_frame, preview):
+        for trace in _traces(frame):
+            assert trace not in logged
+    assert "/9j/" not in logged  # the base64 of any JPEG's first bytes
+    assert "\\xff\\xd8" not in logged

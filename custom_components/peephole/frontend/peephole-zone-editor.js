@@ -2,16 +2,20 @@
 //
 // A plain web component: no build step, no dependency, nothing fetched from
 // anywhere but this Home Assistant. It talks to Peephole's admin-only
-// websocket commands (peephole/zones/list, preview, save) and fetches the
-// snapshot from Peephole's admin-only HTTP view
-// (/api/peephole/zones/<entry_id>/snapshot).
+// websocket commands (peephole/zones/list and save: no pictures) and fetches
+// every picture from Peephole's admin-only HTTP views:
+// GET /api/peephole/zones/<entry_id>/snapshot and
+// POST /api/peephole/zones/<entry_id>/preview (the draft zones as JSON).
 //
 // The snapshot it shows is the UNMASKED source picture, so that the owner can
-// see what to cover. It never travels over the websocket (Home Assistant logs
-// websocket messages at debug level); the HTTP response says no-store, and the
-// picture lives only in this element, as an object URL of an in-memory blob
-// (never in storage, a cache or the page's address). The object URL is revoked
-// as soon as the picture is replaced and when the panel closes.
+// see what to cover; the preview is masked only by the DRAFT zones, which may
+// cover far less than the saved ones. Neither travels over the websocket (Home
+// Assistant logs websocket messages at debug level); the HTTP responses say
+// no-store, and a picture lives only in this element, as an object URL of an
+// in-memory blob (never in storage, a cache or the page's address). The object
+// URL is revoked as soon as the picture is replaced or dropped and when the
+// panel closes. A picture that arrives for another doorbell, for a closed
+// panel, for outdated draft zones or once privacy mode is on is dropped.
 
 const MENU_ICON = "M3,6H21V8H3V6M3,11H21V13H3V11M3,16H21V18H3V16Z";
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -19,6 +23,8 @@ const CLICK_SLOP = 5; // CSS pixels a press may move and still count as a click
 const HANDLE_RADIUS = 9; // CSS pixels, with a mouse
 const TOUCH_HANDLE_RADIUS = 15; // CSS pixels, with a finger
 const PLACEHOLDER_SIZE = [800, 600]; // drawing area when there is no picture
+const PRIVACY_TEXT = "The doorbell went into privacy mode, so the picture was not shown. " +
+  "Turn privacy mode off to draw zones on the camera image.";
 
 const STYLE = `
   :host {
@@ -226,7 +232,9 @@ class PeepholeZoneEditor extends HTMLElement {
     this._selected = -1;
     this._point = -1;
     this._image = null; // {src, width, height}: the unmasked snapshot (src: an object URL)
-    this._preview = null; // the masked preview (same shape, src: a data: URL)
+    this._preview = null; // the masked preview (same shape, src: an object URL)
+    this._previewRequest = 0; // numbers preview requests: only the latest may show
+    this._previewing = false; // the latest preview request is on its way
     this._messageFrom = null; // what said the message shown ("snapshot" or null)
     this._drag = null;
     this._loading = false;
@@ -258,15 +266,21 @@ class PeepholeZoneEditor extends HTMLElement {
 
   // Privacy mode turned on while a picture is shown: it goes at once (the
   // unmasked snapshot and the preview alike), and the next request says why.
+  // (A picture still on its way is dropped when it arrives: see _privacyOn.)
   _followPrivacyMode() {
-    const entry = this._entries.find((e) => e.entry_id === this._entryId);
-    const camera = entry?.camera_entity_id && this._hass.states[entry.camera_entity_id];
-    if (!camera || camera.attributes.privacy_mode !== true || !this._image) {
+    if (!this._privacyOn(this._entryId) || (!this._image && !this._preview)) {
       return;
     }
-    this._preview = null;
+    this._dropPreview();
     this._setImage(null);
     this._snapshot();
+  }
+
+  // Whether the doorbell's masked camera says privacy mode is on.
+  _privacyOn(entryId) {
+    const entry = this._entries.find((e) => e.entry_id === entryId);
+    const camera = entry?.camera_entity_id && this._hass?.states[entry.camera_entity_id];
+    return Boolean(camera && camera.attributes.privacy_mode === true);
   }
 
   get hass() {
@@ -297,9 +311,10 @@ class PeepholeZoneEditor extends HTMLElement {
   disconnectedCallback() {
     this._resize?.disconnect();
     window.removeEventListener("keydown", this._keys);
-    // Drop the unmasked picture as soon as the editor is closed.
+    // Drop the pictures as soon as the editor is closed (and any preview still
+    // on its way: it is dropped when it arrives).
+    this._dropPreview();
     this._setImage(null);
-    this._preview = null;
   }
 
   // --- wiring -----------------------------------------------------------------
@@ -340,18 +355,14 @@ class PeepholeZoneEditor extends HTMLElement {
     this._say(err && err.message ? err.message : String(err), "error", from);
   }
 
-  // The unmasked snapshot: over HTTP (never the websocket), into an object URL.
-  // Resolves to {src, width, height}; the caller owns (and revokes) src.
-  async _fetchSnapshot(entryId) {
-    const language = this._hass.language;
-    const query = language ? `?language=${encodeURIComponent(language)}` : "";
-    const response = await this._hass.fetchWithAuth(
-      `/api/peephole/zones/${encodeURIComponent(entryId)}/snapshot${query}`,
-      { cache: "no-store" },
-    );
+  // A picture (the snapshot or the preview): over HTTP (never the websocket),
+  // into an object URL. Resolves to {src, width, height}; the caller owns (and
+  // revokes) src. ``what`` names it in errors ("a snapshot", "a preview").
+  async _fetchPicture(path, init, what) {
+    const response = await this._hass.fetchWithAuth(path, { cache: "no-store", ...init });
     if (!response.ok) {
       // Peephole's errors are JSON {code, message}, translated like the others.
-      let message = `Could not get a snapshot (${response.status} ${response.statusText}).`;
+      let message = `Could not get ${what} (${response.status} ${response.statusText}).`;
       try {
         const body = await response.json();
         if (body && typeof body.message === "string" && body.message) {
@@ -372,8 +383,30 @@ class PeepholeZoneEditor extends HTMLElement {
       return { src, width: probe.naturalWidth, height: probe.naturalHeight };
     } catch (_err) {
       URL.revokeObjectURL(src);
-      throw new Error("The snapshot could not be shown: it is not a picture this browser can decode.");
+      throw new Error(`The picture could not be shown: it is not one this browser can decode (${what}).`);
     }
+  }
+
+  // The unmasked snapshot of a doorbell's source camera.
+  _fetchSnapshot(entryId) {
+    const language = this._hass.language;
+    const query = language ? `?language=${encodeURIComponent(language)}` : "";
+    return this._fetchPicture(
+      `/api/peephole/zones/${encodeURIComponent(entryId)}/snapshot${query}`, {}, "a snapshot",
+    );
+  }
+
+  // A fresh frame masked with the draft zones (posted as JSON, never in the address).
+  _fetchPreview(entryId, zones) {
+    return this._fetchPicture(
+      `/api/peephole/zones/${encodeURIComponent(entryId)}/preview`,
+      {
+        method: "POST",
+        body: JSON.stringify({ zones, language: this._hass.language }),
+        headers: { "Content-Type": "application/json" },
+      },
+      "a preview",
+    );
   }
 
   // --- data -------------------------------------------------------------------
@@ -430,7 +463,7 @@ class PeepholeZoneEditor extends HTMLElement {
     this._saved = JSON.stringify(this._zones);
     this._selected = this._zones.length ? 0 : -1;
     this._point = -1;
-    this._preview = null;
+    this._dropPreview();
     this._setImage(null);
     this._say("");
     this._render();
@@ -449,6 +482,22 @@ class PeepholeZoneEditor extends HTMLElement {
       // Let go of the old unmasked picture at once (the <img> shows another).
       URL.revokeObjectURL(old.src);
     }
+  }
+
+  // Drop the preview shown (back to the snapshot, its object URL revoked) and,
+  // unless ``pending`` is false, the answer of a preview request on its way.
+  _dropPreview(pending = true) {
+    if (pending) {
+      this._previewRequest += 1;
+      this._previewing = false;
+    }
+    const old = this._preview;
+    if (!old) {
+      return;
+    }
+    this._preview = null;
+    this._showImage(this._image);
+    URL.revokeObjectURL(old.src);
   }
 
   _showImage(image) {
@@ -478,16 +527,20 @@ class PeepholeZoneEditor extends HTMLElement {
     const entryId = this._entryId;
     try {
       const image = await this._fetchSnapshot(entryId);
-      if (entryId === this._entryId && this.isConnected) {
-        this._preview = null;
+      if (entryId !== this._entryId || !this.isConnected) {
+        // Another doorbell was chosen, or the panel closed: drop the picture.
+        URL.revokeObjectURL(image.src);
+      } else if (this._privacyOn(entryId)) {
+        // Privacy mode came on while the camera was asked: never show it.
+        URL.revokeObjectURL(image.src);
+        this._say(PRIVACY_TEXT, "error", "snapshot");
+      } else {
+        this._dropPreview(false); // a preview on its way may still come
         this._setImage(image);
         if (this._messageFrom === "snapshot") {
           // An earlier snapshot's error is over: this one worked.
           this._say("");
         }
-      } else {
-        // Another doorbell was chosen, or the panel closed: drop the picture.
-        URL.revokeObjectURL(image.src);
       }
     } catch (err) {
       if (entryId === this._entryId && this.isConnected) {
@@ -518,29 +571,49 @@ class PeepholeZoneEditor extends HTMLElement {
 
   async _togglePreview() {
     if (this._preview) {
-      this._preview = null;
-      this._showImage(this._image);
+      this._dropPreview();
       this._renderButtons();
       return;
     }
-    this._el.preview.disabled = true;
-    try {
-      const result = await this._ws({
-        type: "peephole/zones/preview", entry_id: this._entryId,
-        zones: this._draft(), language: this._hass.language,
-      });
-      this._preview = {
-        src: `data:${result.content_type};base64,${result.image}`,
-        width: result.width,
-        height: result.height,
-      };
-      this._showImage(this._preview);
-      this._say("This is what Peephole will show and store with these zones.");
-    } catch (err) {
-      this._sayError(err);
-    } finally {
-      this._renderButtons();
+    if (this._previewing) {
+      return;
     }
+    // What this preview is for: an answer for anything else is dropped.
+    const entryId = this._entryId;
+    const drawn = JSON.stringify(this._zones);
+    this._previewRequest += 1;
+    const request = this._previewRequest;
+    const current = () => request === this._previewRequest && entryId === this._entryId &&
+      this.isConnected && JSON.stringify(this._zones) === drawn;
+    this._previewing = true;
+    this._renderButtons();
+    let preview = null;
+    try {
+      preview = await this._fetchPreview(entryId, this._draft());
+    } catch (err) {
+      if (current()) {
+        this._sayError(err);
+      }
+    } finally {
+      if (request === this._previewRequest) {
+        this._previewing = false;
+      }
+    }
+    if (preview) {
+      if (!current()) {
+        // Another doorbell was chosen, the zones changed, the panel closed or the
+        // preview was dropped meanwhile: let the picture go.
+        URL.revokeObjectURL(preview.src);
+      } else if (this._privacyOn(entryId)) {
+        URL.revokeObjectURL(preview.src);
+        this._say(PRIVACY_TEXT, "error");
+      } else {
+        this._preview = preview;
+        this._showImage(preview);
+        this._say("This is what Peephole will show and store with these zones.");
+      }
+    }
+    this._renderButtons();
   }
 
   async _save() {
@@ -572,11 +645,8 @@ class PeepholeZoneEditor extends HTMLElement {
   }
 
   _changed() {
-    if (this._preview) {
-      // The preview shows the old zones: back to the drawing.
-      this._preview = null;
-      this._showImage(this._image);
-    }
+    // A preview (shown or on its way) is of the old zones: back to the drawing.
+    this._dropPreview();
     this._render();
   }
 
@@ -785,10 +855,7 @@ class PeepholeZoneEditor extends HTMLElement {
     } else if (event.target.classList.contains("enabled")) {
       zone.enabled = event.target.checked;
     }
-    if (this._preview) {
-      this._preview = null;
-      this._showImage(this._image);
-    }
+    this._dropPreview(); // of the old zones
     this._renderOverlay();
     this._renderButtons();
   }
@@ -807,7 +874,7 @@ class PeepholeZoneEditor extends HTMLElement {
     const live = Boolean(entry && entry.loaded);
     el.refresh.disabled = !live || this._loading;
     // Nothing to preview without an enabled zone (it would be the unmasked picture).
-    el.preview.disabled = !live || !this._zones.some((zone) => zone.enabled);
+    el.preview.disabled = !live || this._previewing || !this._zones.some((zone) => zone.enabled);
     el.preview.setAttribute("aria-pressed", this._preview ? "true" : "false");
     el.stage.classList.toggle("preview", Boolean(this._preview));
     el.save.disabled = !entry || !this._dirty;
