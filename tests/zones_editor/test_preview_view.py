@@ -14,7 +14,6 @@ import time
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.core import HomeAssistant
 import numpy as np
 import pytest
@@ -37,9 +36,7 @@ from .conftest import (
     WsClient,
     error_of,
     no_jpeg_in,
-    no_jpeg_in_body,
     token_of,
-    user_token,
 )
 
 SOURCE_FAILED = "Could not get an image from the source camera camera.porch."
@@ -328,40 +325,6 @@ async def test_masking_that_takes_too_long_drops_the_frame(
         "code": "frame_dropped",
         "message": "A frame was dropped because it could not be masked (timeout).",
     }
-
-
-@pytest.mark.parametrize("entry", ["ours", "unknown"])
-async def test_non_admins_are_refused(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    hass_client_no_auth: ClientSessionGenerator,
-    hass_read_only_access_token: str,
-    init_integration: MockConfigEntry,
-    canary_frame: bytes,
-    sources: SourceCamera,
-    entry: str,
-) -> None:
-    """Read-only and ordinary users, and no login at all: refused, nothing fetched.
-
-    Also for an unknown entry: a non-admin does not learn which entries exist.
-    """
-    entry_id = init_integration.entry_id if entry == "ours" else "nope"
-    requests = len(sources.requests)
-    clients = [
-        await hass_client(hass_read_only_access_token),
-        await hass_client(await user_token(hass, GROUP_ID_USER)),
-        await hass_client_no_auth(),
-    ]
-    for client in clients:
-        response = await client.post(preview_url(entry_id), json={"zones": [STREET]})
-        assert response.status == HTTPStatus.UNAUTHORIZED
-        no_jpeg_in_body(await response.read(), canary_frame)
-    assert len(sources.requests) == requests  # the camera was not even asked
-    # The snapshot's "GET" is not the preview's.
-    response = await (await hass_client()).get(preview_url(entry_id))
-    assert response.status == HTTPStatus.METHOD_NOT_ALLOWED
-    assert len(sources.requests) == requests
-    assert init_integration.options[CONF_ZONES] == [STREET]
 
 
 async def test_admins_who_are_not_the_owner_get_it(

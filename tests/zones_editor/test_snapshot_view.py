@@ -92,6 +92,7 @@ async def test_admins_who_are_not_the_owner_get_it(
 
 
 @pytest.mark.parametrize("entry", ["ours", "unknown"])
+@pytest.mark.parametrize("view", ["snapshot", "preview"])
 async def test_non_admins_are_refused(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -101,10 +102,12 @@ async def test_non_admins_are_refused(
     canary_frame: bytes,
     sources: SourceCamera,
     entry: str,
+    view: str,
 ) -> None:
     """Read-only and ordinary users, and no login at all: refused, nothing fetched.
 
-    Also for an unknown entry: a non-admin does not learn which entries exist.
+    Both editor views (the snapshot and the preview). Also for an unknown entry: a
+    non-admin does not learn which entries exist.
     """
     entry_id = init_integration.entry_id if entry == "ours" else "nope"
     requests = len(sources.requests)
@@ -114,10 +117,21 @@ async def test_non_admins_are_refused(
         await hass_client_no_auth(),
     ]
     for client in clients:
-        response = await client.get(snapshot_url(entry_id))
+        if view == "snapshot":
+            response = await client.get(snapshot_url(entry_id))
+        else:
+            response = await client.post(
+                preview_url(entry_id), json={"zones": [STREET]}
+            )
         assert response.status == HTTPStatus.UNAUTHORIZED
         no_jpeg_in_body(await response.read(), canary_frame)
     assert len(sources.requests) == requests  # the camera was not even asked
+    if view == "preview":
+        # The snapshot's "GET" is not the preview's, even for an admin.
+        response = await (await hass_client()).get(preview_url(entry_id))
+        assert response.status == HTTPStatus.METHOD_NOT_ALLOWED
+        assert len(sources.requests) == requests
+        assert init_integration.options[CONF_ZONES] == [STREET]
     # A signed-looking query does not help either.
     response = await clients[2].get(f"{snapshot_url(entry_id)}?authSig=forged")
     assert response.status == HTTPStatus.UNAUTHORIZED
