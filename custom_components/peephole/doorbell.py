@@ -147,9 +147,17 @@ class Peephole:
     def async_set_zones(self, stored: list[dict[str, Any]]) -> None:
         """Mask with these zones from now on (raises ZoneError if they are invalid)."""
         zones = zones_from_storage(stored)
+        covered = {zone.points for zone in self.zones if zone.enabled}
+        stricter = any(zone.enabled and zone.points not in covered for zone in zones)
         self.masker = FrameMasker(zones)
         self.zones = zones
-        self._async_forget_frames()
+        if stricter:
+            self._async_forget_frames()
+        else:
+            # Nothing is masked that was not before (a zone turned off, removed or
+            # renamed): frames made before are masked at least as much, so the
+            # pre-roll stays; the live view just stops reusing its last frame.
+            self._latest = None
 
     @callback
     def _async_forget_frames(self) -> None:

@@ -520,3 +520,38 @@ async def test_unload_while_recording_leaves_nothing_behind(
     _ring(hass)
     await asyncio.sleep(0.5)
     assert started == []
+
+
+async def test_turning_a_zone_off_keeps_the_pre_roll(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Less masking needs no new pre-roll: the frames made before are kept."""
+    recorder = init_integration.runtime_data.recorder
+    await _fill_buffer(init_integration)
+    newest = recorder.buffer.latest  # (the oldest may age out meanwhile)
+    await hass.services.async_call(
+        DOMAIN,
+        "set_zone",
+        {
+            "config_entry_id": init_integration.entry_id,
+            "zone": ZONE["name"],
+            "enabled": False,
+        },
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert not init_integration.runtime_data.zones[0].enabled
+    assert newest in list(recorder.buffer)
+    # Turning it on again masks more: the pre-roll made without it goes.
+    await hass.services.async_call(
+        DOMAIN,
+        "set_zone",
+        {
+            "config_entry_id": init_integration.entry_id,
+            "zone": ZONE["name"],
+            "enabled": True,
+        },
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert newest not in list(recorder.buffer)
