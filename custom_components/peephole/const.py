@@ -26,6 +26,9 @@ EVENT_TYPE_RING: Final = "ring"
 
 # Time allowed to fetch one frame from the source camera.
 SOURCE_IMAGE_TIMEOUT: Final = 10
+# A frame not masked within this many seconds is dropped (the executor job ends on
+# its own: frames are bounded in pixels and bytes).
+MASK_TIMEOUT: Final = 5.0
 
 ISSUE_SOURCE_MISSING: Final = "source_missing"
 

@@ -36,6 +36,7 @@ from .const import (
     DEFAULT_FRAME_INTERVAL,
     DOMAIN,
     LOGGER,
+    MASK_TIMEOUT,
     SOURCE_IMAGE_TIMEOUT,
 )
 from .masking import REASON_TIMEOUT, FrameMasker, MaskError
@@ -49,9 +50,6 @@ if TYPE_CHECKING:
 type PeepholeConfigEntry = ConfigEntry[Peephole]
 
 PLACEHOLDER_SIZE = (640, 480)
-# A frame not masked within this is dropped (the executor job finishes on its own;
-# frames are bounded in pixels and bytes, so it does).
-MASK_TIMEOUT = 5.0
 
 type _Size = tuple[int | None, int | None]
 

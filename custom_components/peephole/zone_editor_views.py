@@ -40,6 +40,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 import voluptuous as vol
 
+from .const import MASK_TIMEOUT
 from .masking import REASON_TIMEOUT, FrameMasker, MaskError, read_frame_info
 from .websocket import (
     ATTR_LANGUAGE,
@@ -65,9 +66,6 @@ SNAPSHOT_URL: Final = "/api/peephole/zones/{entry_id}/snapshot"
 PREVIEW_URL: Final = "/api/peephole/zones/{entry_id}/preview"
 QUERY_LANGUAGE: Final = "language"
 NO_STORE: Final = {"Cache-Control": "no-store"}
-# Masking one frame for the preview: executor work with a timeout (invariant 5),
-# the same bound the live camera's masking has.
-PREVIEW_MASK_TIMEOUT: Final = 5.0
 
 STATUS: Final[dict[str, HTTPStatus]] = {
     ERR_ENTRY_NOT_FOUND: HTTPStatus.NOT_FOUND,
@@ -197,7 +195,7 @@ async def _async_mask(
     A frame that cannot be masked (in time) is dropped. Raises EditorError.
     """
     try:
-        async with asyncio.timeout(PREVIEW_MASK_TIMEOUT):
+        async with asyncio.timeout(MASK_TIMEOUT):  # as the live camera's masking
             return await hass.async_add_executor_job(_mask_frame, zones, frame)
     except MaskError as err:
         raise EditorError(

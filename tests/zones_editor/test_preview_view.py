@@ -314,7 +314,7 @@ async def test_masking_that_takes_too_long_drops_the_frame(
 
     client = await hass_client()
     with (
-        patch.object(zone_editor_views, "PREVIEW_MASK_TIMEOUT", 0.05),
+        patch.object(zone_editor_views, "MASK_TIMEOUT", 0.05),
         patch.object(zone_editor_views, "_mask_frame", stuck),
     ):
         response = await client.post(
