@@ -17,7 +17,7 @@ from unittest.mock import patch
 from homeassistant.core import HomeAssistant
 import numpy as np
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.peephole import zone_editor_views
@@ -36,7 +36,6 @@ from .conftest import (
     WsClient,
     error_of,
     no_jpeg_in,
-    token_of,
 )
 
 SOURCE_FAILED = "Could not get an image from the source camera camera.porch."
@@ -230,76 +229,6 @@ async def test_bad_requests(
     assert len(sources.requests) == requests
 
 
-async def test_unknown_and_unloaded_entries(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    canary_frame: bytes,
-) -> None:
-    client = await hass_client()
-    response = await client.post(preview_url("nope"), json={"zones": [STREET]})
-    assert response.status == HTTPStatus.NOT_FOUND
-    assert await error_of(response) == {
-        "code": "entry_not_found",
-        "message": "No Peephole doorbell has the config entry id nope.",
-    }
-    await hass.config_entries.async_unload(init_integration.entry_id)
-    response = await client.post(
-        preview_url(init_integration.entry_id), json={"zones": [STREET]}
-    )
-    assert response.status == HTTPStatus.CONFLICT
-    assert await error_of(response) == {
-        "code": "entry_not_loaded",
-        "message": "The Peephole doorbell Front door is not loaded.",
-    }
-
-
-async def test_privacy_mode_refuses_the_preview(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    canary_frame: bytes,
-    sources: SourceCamera,
-) -> None:
-    client = await hass_client()
-    requests = len(sources.requests)
-    init_integration.runtime_data.async_set_privacy_mode(True)
-    response = await client.post(
-        preview_url(init_integration.entry_id), json={"zones": [STREET]}
-    )
-    assert response.status == HTTPStatus.CONFLICT
-    body = await error_of(response)
-    assert body["code"] == "zone_editor_privacy_mode"
-    assert "privacy mode" in body["message"]
-    no_jpeg_in(body, canary_frame)
-    assert len(sources.requests) == requests  # privacy mode: the camera is not asked
-
-
-async def test_source_failures_get_the_translated_errors(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    sources: SourceCamera,
-) -> None:
-    client = await hass_client()
-    url = preview_url(init_integration.entry_id)
-    # A bad frame is dropped, not passed on.
-    sources.frame = b"\xff\xd8 not a jpeg"
-    response = await client.post(url, json={"zones": [STREET]})
-    assert response.status == HTTPStatus.BAD_GATEWAY
-    body = await error_of(response)
-    assert body["code"] == "frame_dropped"
-    assert b"not a jpeg" not in await response.read()
-    # The camera has no image.
-    sources.frame = None
-    response = await client.post(url, json={"zones": [STREET], "language": "en"})
-    assert response.status == HTTPStatus.BAD_GATEWAY
-    assert await error_of(response) == {
-        "code": "source_image_failed",
-        "message": SOURCE_FAILED,
-    }
-
-
 async def test_masking_that_takes_too_long_drops_the_frame(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -325,19 +254,3 @@ async def test_masking_that_takes_too_long_drops_the_frame(
         "code": "frame_dropped",
         "message": "A frame was dropped because it could not be masked (timeout).",
     }
-
-
-async def test_admins_who_are_not_the_owner_get_it(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    hass_admin_user: MockUser,
-    init_integration: MockConfigEntry,
-    canary_frame: bytes,
-) -> None:
-    assert not hass_admin_user.is_owner
-    assert hass_admin_user.is_admin
-    client = await hass_client(await token_of(hass, hass_admin_user))
-    response = await client.post(
-        preview_url(init_integration.entry_id), json={"zones": [STREET]}
-    )
-    await _picture(response)

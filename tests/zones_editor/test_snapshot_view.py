@@ -12,10 +12,9 @@ from http import HTTPStatus
 import logging
 from typing import Any
 
-from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
@@ -30,11 +29,7 @@ from .conftest import (
     STREET,
     WINDOW,
     WsClient,
-    error_of,
     no_jpeg_in,
-    no_jpeg_in_body,
-    token_of,
-    user_token,
 )
 
 SOURCE_FAILED = "Could not get an image from the source camera camera.porch."
@@ -74,168 +69,6 @@ async def test_admin_gets_the_fresh_unmasked_frame_and_nothing_keeps_it(
         v for v in vars(peephole).values() if isinstance(v, bytes)
     ]
     assert init_integration.options[CONF_ZONES] == [STREET]
-
-
-async def test_admins_who_are_not_the_owner_get_it(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    hass_admin_user: MockUser,
-    init_integration: MockConfigEntry,
-    canary_frame: bytes,
-) -> None:
-    assert not hass_admin_user.is_owner
-    assert hass_admin_user.is_admin
-    client = await hass_client(await token_of(hass, hass_admin_user))
-    response = await client.get(snapshot_url(init_integration.entry_id))
-    assert response.status == HTTPStatus.OK
-    assert await response.read() == canary_frame
-
-
-@pytest.mark.parametrize("entry", ["ours", "unknown"])
-@pytest.mark.parametrize("view", ["snapshot", "preview"])
-async def test_non_admins_are_refused(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    hass_client_no_auth: ClientSessionGenerator,
-    hass_read_only_access_token: str,
-    init_integration: MockConfigEntry,
-    canary_frame: bytes,
-    sources: SourceCamera,
-    entry: str,
-    view: str,
-) -> None:
-    """Read-only and ordinary users, and no login at all: refused, nothing fetched.
-
-    Both editor views (the snapshot and the preview). Also for an unknown entry: a
-    non-admin does not learn which entries exist.
-    """
-    entry_id = init_integration.entry_id if entry == "ours" else "nope"
-    requests = len(sources.requests)
-    clients = [
-        await hass_client(hass_read_only_access_token),
-        await hass_client(await user_token(hass, GROUP_ID_USER)),
-        await hass_client_no_auth(),
-    ]
-    for client in clients:
-        if view == "snapshot":
-            response = await client.get(snapshot_url(entry_id))
-        else:
-            response = await client.post(
-                preview_url(entry_id), json={"zones": [STREET]}
-            )
-        assert response.status == HTTPStatus.UNAUTHORIZED
-        no_jpeg_in_body(await response.read(), canary_frame)
-    assert len(sources.requests) == requests  # the camera was not even asked
-    if view == "preview":
-        # The snapshot's "GET" is not the preview's, even for an admin.
-        response = await (await hass_client()).get(preview_url(entry_id))
-        assert response.status == HTTPStatus.METHOD_NOT_ALLOWED
-        assert len(sources.requests) == requests
-        assert init_integration.options[CONF_ZONES] == [STREET]
-    # A signed-looking query does not help either.
-    response = await clients[2].get(f"{snapshot_url(entry_id)}?authSig=forged")
-    assert response.status == HTTPStatus.UNAUTHORIZED
-    assert len(sources.requests) == requests
-
-
-async def test_unknown_entry(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-) -> None:
-    client = await hass_client()
-    response = await client.get(snapshot_url("nope"))
-    assert response.status == HTTPStatus.NOT_FOUND
-    assert await error_of(response) == {
-        "code": "entry_not_found",
-        "message": "No Peephole doorbell has the config entry id nope.",
-    }
-
-
-async def test_unloaded_entry_and_privacy_mode(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    canary_frame: bytes,
-    sources: SourceCamera,
-) -> None:
-    client = await hass_client()
-    requests = len(sources.requests)
-    init_integration.runtime_data.async_set_privacy_mode(True)
-    response = await client.get(snapshot_url(init_integration.entry_id))
-    assert response.status == HTTPStatus.CONFLICT
-    body = await error_of(response)
-    assert body["code"] == "zone_editor_privacy_mode"
-    assert body["message"].startswith(
-        "The Peephole doorbell Front door is in privacy mode, so the zone editor "
-        "shows no picture."
-    )
-    no_jpeg_in(body, canary_frame)
-    assert len(sources.requests) == requests  # privacy mode: the camera is not asked
-    await hass.config_entries.async_unload(init_integration.entry_id)
-    response = await client.get(snapshot_url(init_integration.entry_id))
-    assert response.status == HTTPStatus.CONFLICT
-    assert await error_of(response) == {
-        "code": "entry_not_loaded",
-        "message": "The Peephole doorbell Front door is not loaded.",
-    }
-
-
-async def test_source_failures_get_the_translated_errors(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    sources: SourceCamera,
-) -> None:
-    client = await hass_client()
-    url = snapshot_url(init_integration.entry_id)
-    # A bad frame is dropped, not passed on.
-    sources.frame = b"\xff\xd8 not a jpeg"
-    response = await client.get(url)
-    assert response.status == HTTPStatus.BAD_GATEWAY
-    body = await error_of(response)
-    assert body["code"] == "frame_dropped"
-    assert body["message"].startswith(
-        "A frame was dropped because it could not be masked ("
-    )
-    assert b"not a jpeg" not in await response.read()
-    # A frame cut short (no end of image) is dropped too.
-    sources.frame = encode(photo(64, 48, seed=1))[:-200]
-    response = await client.get(url)
-    assert response.status == HTTPStatus.BAD_GATEWAY
-    assert (await error_of(response))["code"] == "frame_dropped"
-    # The camera has no image.
-    sources.frame = None
-    response = await client.get(f"{url}?language=en")
-    assert response.status == HTTPStatus.BAD_GATEWAY
-    assert await error_of(response) == {
-        "code": "source_image_failed",
-        "message": SOURCE_FAILED,
-    }
-    # Something that is not a language tag falls back to Home Assistant's language.
-    response = await client.get(url, params={"language": "no such language!"})
-    assert await error_of(response) == {
-        "code": "source_image_failed",
-        "message": SOURCE_FAILED,
-    }
-
-
-async def test_source_camera_gone(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    source_camera: SourceCamera,
-) -> None:
-    """Home Assistant's own error text (camera not found) is not passed on."""
-    await source_camera.async_remove()
-    await hass.async_block_till_done()
-    client = await hass_client()
-    response = await client.get(snapshot_url(init_integration.entry_id))
-    assert response.status == HTTPStatus.BAD_GATEWAY
-    assert await error_of(response) == {
-        "code": "source_image_failed",
-        "message": SOURCE_FAILED,
-    }
 
 
 def _traces(frame: bytes) -> list[str]:
