@@ -17,6 +17,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -89,6 +90,21 @@ async def _fill_buffer(entry: MockConfigEntry, seconds: float = 1.0) -> None:
         None,  # type: ignore[arg-type]
         lambda: len(recorder.buffer) >= seconds * FPS,
     )
+
+
+# A zone over the clock cells at the bottom of ClockCamera's frames.
+CLOCK_ZONE = {"name": "Clock", "points": [[0, 0.8], [1, 0.8], [1, 1], [0, 1]]}
+
+
+def _clock_hidden(frames: npt.NDArray[np.uint8]) -> bool:
+    """Whether the clock is masked (one flat fill) in every frame (n, h, w, 3)."""
+    return float(frames[:, CLOCK_TOP:CLOCK_BOTTOM].std(axis=(1, 2, 3)).max()) < 6
+
+
+def _rgb(jpeg: bytes) -> npt.NDArray[np.uint8]:
+    """Decode one JPEG to an (1, h, w, 3) array."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        return np.asarray(image.convert("RGB"))[None]
 
 
 async def test_ring_records_one_masked_clip_with_pre_roll(
@@ -247,14 +263,13 @@ async def test_a_zone_drawn_as_a_clip_starts_covers_its_pre_roll(
         await ffmpeg_may_start.wait()  # ffmpeg is slow to start
         await real_start(encoder)
 
-    clock = {"name": "Clock", "points": [[0, 0.8], [1, 0.8], [1, 1], [0, 1]]}
     with patch.object(ClipEncoder, "async_start", slow_start):
         _ring(hass)
         await hass.async_block_till_done()
         assert recorder.session.pending  # the pre-roll, waiting for ffmpeg
         hass.config_entries.async_update_entry(
             init_integration,
-            options={**init_integration.options, CONF_ZONES: [ZONE, clock]},
+            options={**init_integration.options, CONF_ZONES: [ZONE, CLOCK_ZONE]},
         )
         await hass.async_block_till_done()
         ffmpeg_may_start.set()
@@ -263,10 +278,8 @@ async def test_a_zone_drawn_as_a_clip_starts_covers_its_pre_roll(
     clip = recorder.store.get(saved[0].data["clip_id"])
     frames = decode_clip(recorder.store.clip_path(clip))
     assert len(frames) >= 2
-    assert float(frames[:, CLOCK_TOP:CLOCK_BOTTOM].std(axis=(1, 2, 3)).max()) < 6
-    with Image.open(recorder.store.thumbnail_path(clip)) as image:
-        thumb = np.asarray(image.convert("RGB"))
-    assert float(thumb[CLOCK_TOP:CLOCK_BOTTOM].std()) < 6
+    assert _clock_hidden(frames)
+    assert _clock_hidden(_rgb(recorder.store.thumbnail_path(clip).read_bytes()))
 
 
 async def test_ffmpeg_killed_mid_recording_keeps_a_playable_clip(
@@ -449,20 +462,14 @@ async def test_a_new_zone_covers_the_pre_roll_too(
     recorder = init_integration.runtime_data.recorder
     saved = async_capture_events(hass, EVENT_CLIP_SAVED)
     await _fill_buffer(init_integration)
-    clock = {"name": "Clock", "points": [[0, 0.8], [1, 0.8], [1, 1], [0, 1]]}
     hass.config_entries.async_update_entry(
         init_integration,
-        options={**init_integration.options, CONF_ZONES: [ZONE, clock]},
+        options={**init_integration.options, CONF_ZONES: [ZONE, CLOCK_ZONE]},
     )
     await hass.async_block_till_done()
     assert init_integration.runtime_data.recorder is recorder  # applied live
 
-    def clock_hidden(jpeg: bytes) -> bool:
-        with Image.open(io.BytesIO(jpeg)) as image:
-            rgb = np.asarray(image.convert("RGB"))
-        return float(rgb[CLOCK_TOP:CLOCK_BOTTOM].std()) < 6
-
-    assert all(clock_hidden(frame.data) for frame in recorder.buffer)
+    assert all(_clock_hidden(_rgb(frame.data)) for frame in recorder.buffer)
     await _fill_buffer(init_integration, 0.6)
     _ring(hass)
     await wait_for(hass, lambda: saved)
@@ -470,7 +477,7 @@ async def test_a_new_zone_covers_the_pre_roll_too(
     clip = recorder.store.get(saved[0].data["clip_id"])
     frames = decode_clip(recorder.store.clip_path(clip))
     assert len(frames) >= 0.6 * FPS
-    assert float(frames[:, CLOCK_TOP:CLOCK_BOTTOM].std(axis=(1, 2, 3)).max()) < 6
+    assert _clock_hidden(frames)
 
 
 async def test_unload_while_recording_leaves_nothing_behind(
