@@ -385,6 +385,7 @@ async def test_options_flow_binary_sensor_source(
         result["flow_id"], {CONF_FRAME_INTERVAL: 2}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()  # the entry reloads with the new settings
     # Settings keep the zones and drop event types that no longer apply.
     assert init_integration.options == {CONF_FRAME_INTERVAL: 2, CONF_ZONES: [STREET]}
 

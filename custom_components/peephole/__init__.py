@@ -114,7 +114,9 @@ async def _async_update_listener(
 ) -> None:
     """Apply new zones live; reload the entry when anything else changed."""
     if not entry.runtime_data.async_apply_entry_update():
-        await hass.config_entries.async_reload(entry.entry_id)
+        # Home Assistant's own reload scheduling: a tracked task that start-up and
+        # shutdown know about (the websocket save path uses it too).
+        hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:
