@@ -89,7 +89,17 @@ try {
   const page = await context.newPage();
   page.setDefaultTimeout(60000);
   const pageErrors = [];
-  page.on("pageerror", (err) => pageErrors.push(String(err)));
+  // An uncaught error or rejection, with what the console said of it (a rejected
+  // promise that is not an Error only says "Object" otherwise).
+  const watchErrors = (target, name) => {
+    target.on("pageerror", (err) => pageErrors.push(`${name}: ${err.stack || err}`));
+    target.on("console", async (msg) => {
+      if (msg.type() !== "error") return;
+      const args = await Promise.all(msg.args().map((arg) => arg.jsonValue().catch(() => "?")));
+      console.log(`note - ${name} console.error: ${msg.text()} ${JSON.stringify(args)}`);
+    });
+  };
+  watchErrors(page, "desktop");
   // Every JPEG that comes over the websocket (base64 starts with /9j/): none may,
   // neither the unmasked snapshot nor the preview (masked only by draft zones):
   // both come over HTTP.
@@ -402,14 +412,19 @@ try {
   });
   check(state.image === null && state.preview === null && state.hidden && state.src === null,
     `a snapshot or preview that arrives once privacy mode is on is not shown (${JSON.stringify(state)})`);
-  await editor.locator("#message.error").waitFor();
+  // (The duplicate-name error may still be showing: wait for the new one.)
+  await editor.locator("#message.error", { hasText: "privacy mode" }).waitFor();
   let refused = (await editor.locator("#message").textContent()).trim();
   check(refused.includes("privacy mode"), `the panel says why: ${refused}`);
+  // The same error stays on screen while the next snapshot is asked for, so
+  // wait for the server's answer and for the panel to be done with it.
+  const refusal = page.waitForResponse((response) => /\/api\/peephole\/zones\/[^/]+\/snapshot/.test(response.url()));
   await editor.locator("#refresh:enabled").click();
-  await editor.locator("#message.error").waitFor();
+  const refusedResponse = await refusal;
+  await editor.locator("#refresh:enabled").waitFor();
   refused = (await editor.locator("#message").textContent()).trim();
   check(refused.includes("privacy mode"), `a snapshot in privacy mode is refused: ${refused}`);
-  check(snapshots[snapshots.length - 1].status === 409, "with a translated error over HTTP");
+  check(refusedResponse.status() === 409, `with a translated error over HTTP (${refusedResponse.status()})`);
   await privacy("turn_off");
   await editor.locator("#refresh:enabled").click();
   await page.waitForFunction(
@@ -462,7 +477,7 @@ try {
   });
   const mobile = await phone.newPage();
   mobile.setDefaultTimeout(60000);
-  mobile.on("pageerror", (err) => pageErrors.push(String(err)));
+  watchErrors(mobile, "phone");
   // What the phone session went through, printed if the panel does not come.
   const phoneLog = [];
   const note = (text) => phoneLog.push(text);
