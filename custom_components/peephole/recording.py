@@ -60,6 +60,9 @@ if TYPE_CHECKING:
     from .doorbell import Peephole, PeepholeConfigEntry
 
 MB = 1024 * 1024
+# How many clips that were given an id but never saved are remembered (so that
+# keep_clip can say why there is no such clip, not only that there is none).
+NOT_RECORDED_MEMORY = 64
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,6 +111,7 @@ class Session:
     keep: bool = False  # keep_clip before the clip is saved
     encoder: ClipEncoder | None = None
     error: Exception | None = None
+    disk_full: bool = False  # not recorded, or cut short, for lack of space
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -154,6 +158,8 @@ class ClipRecorder:
         self.session: Session | None = None
         # Every clip from its start until it is indexed (or lost), by id.
         self._unsaved: dict[str, Session] = {}
+        # The last clips that were never saved, by id: True if for lack of space.
+        self._not_recorded: dict[str, bool] = {}
         self.binary = get_ffmpeg_manager(hass).binary
         self.issue_id = f"{ISSUE_DISK_FULL}_{entry.entry_id}"
 
@@ -336,6 +342,7 @@ class ClipRecorder:
         try:
             async with session.lock:
                 if not await self._async_has_room():
+                    session.disk_full = True
                     if self.session is session:
                         self.session = None
                     self.peephole.async_update_listeners()
@@ -374,6 +381,10 @@ class ClipRecorder:
             if self.session is session:
                 self.session = None
             self._unsaved.pop(session.clip_id, None)
+            if self.store.get(session.clip_id) is None:
+                self._not_recorded[session.clip_id] = session.disk_full
+                while len(self._not_recorded) > NOT_RECORDED_MEMORY:
+                    del self._not_recorded[next(iter(self._not_recorded))]
             self.peephole.async_update_listeners()
 
     async def _async_write_thumbnail(self, session: Session) -> None:
@@ -485,6 +496,7 @@ class ClipRecorder:
                 LOGGER.error("%s: could not keep clip: %s", self.entry.title, save_err)
                 disk_full = disk_full or save_err.errno == errno.ENOSPC
         if disk_full:
+            session.disk_full = True
             self._raise_disk_full()
 
     # --- retention and management -------------------------------------------------
@@ -509,6 +521,14 @@ class ClipRecorder:
         """Keep a clip (retention never removes it) or let retention have it."""
         await self.store.async_set_keep(clip, keep)
         self.peephole.async_update_listeners()
+
+    @callback
+    def not_recorded(self, clip_id: str) -> bool | None:
+        """Whether a clip given out was never saved: True if for lack of space.
+
+        None for a clip this recorder knows nothing of (or one it saved).
+        """
+        return self._not_recorded.get(clip_id)
 
     @callback
     def async_set_keep_unsaved(self, clip_id: str, keep: bool) -> bool:

@@ -114,17 +114,22 @@ def _async_get_recorder(call: ServiceCall) -> tuple[PeepholeConfigEntry, ClipRec
 def _async_get_clip(call: ServiceCall) -> tuple[ClipRecorder, Clip]:
     """Return the recorder and the indexed clip of a call."""
     entry, recorder = _async_get_recorder(call)
-    clip = recorder.store.get(call.data[ATTR_CLIP_ID])
-    if clip is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="unknown_clip",
-            translation_placeholders={
-                "clip_id": call.data[ATTR_CLIP_ID],
-                "name": entry.title,
-            },
-        )
-    return recorder, clip
+    clip_id = call.data[ATTR_CLIP_ID]
+    if (clip := recorder.store.get(clip_id)) is not None:
+        return recorder, clip
+    # A ring or a record_clip call gave out this id, but the clip was never saved.
+    disk_full = recorder.not_recorded(clip_id)
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=(
+            "unknown_clip"
+            if disk_full is None
+            else "clip_not_recorded_disk_full"
+            if disk_full
+            else "clip_not_recorded"
+        ),
+        translation_placeholders={"clip_id": clip_id, "name": entry.title},
+    )
 
 
 async def _async_record_clip(call: ServiceCall) -> None:

@@ -363,11 +363,42 @@ async def test_no_room_raises_a_repair_issue(
     await hass.async_block_till_done()
     recorder = init_integration.runtime_data.recorder
     _ring(hass)
+    await hass.async_block_till_done()
+    # The ring gave out a clip id (free space is only known once it is checked).
+    clip_id = hass.states.get(DOORBELL).attributes["clip_id"]
     issue_id = f"disk_full_{init_integration.entry_id}"
     await wait_for(hass, lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id))
     await hass.async_block_till_done()
     assert not recorder.recording
     assert not recorder.store.clips
+    # A notification's Keep button for that ring says why there is nothing to keep.
+    for action, extra in (("keep_clip", {"keep": True}), ("delete_clip", {})):
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(
+                DOMAIN,
+                action,
+                {"config_entry_id": init_integration.entry_id, "clip_id": clip_id}
+                | extra,
+                blocking=True,
+            )
+        assert err.value.translation_key == "clip_not_recorded_disk_full"
+        assert err.value.translation_placeholders == {
+            "clip_id": clip_id,
+            "name": init_integration.title,
+        }
+    # An id that was never given out is only unknown.
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "keep_clip",
+            {
+                "config_entry_id": init_integration.entry_id,
+                "clip_id": "20240101T000000-00000000",
+                "keep": True,
+            },
+            blocking=True,
+        )
+    assert err.value.translation_key == "unknown_clip"
 
 
 async def test_full_disk_stops_cleanly(

@@ -7,6 +7,7 @@ from pathlib import Path
 import shutil
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -20,7 +21,9 @@ from custom_components.peephole.clips import (
     scan,
     write_atomic,
 )
+from custom_components.peephole.const import DOMAIN
 from custom_components.peephole.recorder import ClipEncoder, EncoderError, async_probe
+from custom_components.peephole.recording import NOT_RECORDED_MEMORY
 
 from .conftest import clock_frame, wait_for
 
@@ -230,3 +233,32 @@ async def test_a_clip_lost_while_recording_leaves_no_thumbnail(
     assert session.thumbnail_written  # as the clip started
     assert not recorder.store.clips
     assert not list(recorder.store.directory.iterdir())
+    # Keeping it says it was not recorded (not that there never was such a clip).
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "keep_clip",
+            {
+                "config_entry_id": init_integration.entry_id,
+                "clip_id": clip_id,
+                "keep": True,
+            },
+            blocking=True,
+        )
+    assert err.value.translation_key == "clip_not_recorded"
+
+
+async def test_clips_not_recorded_are_remembered_up_to_a_limit(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The ids of clips never saved are remembered, the oldest forgotten first."""
+    recorder = init_integration.runtime_data.recorder
+    await wait_for(hass, lambda: recorder.buffer.latest)
+    recorder.binary = "/bin/false"
+    lost = []
+    for _ in range(NOT_RECORDED_MEMORY + 1):
+        lost.append(clip_id := recorder.async_trigger("action", 0.01))
+        await wait_for(hass, lambda: clip_id not in recorder._unsaved)
+    assert len(set(lost)) == len(lost)
+    assert recorder.not_recorded(lost[0]) is None
+    assert all(recorder.not_recorded(clip_id) is False for clip_id in lost[1:])
