@@ -320,20 +320,36 @@ async def test_recent_frame_is_reused_until_zones_or_privacy_change(
     assert len(sources.requests) == 5
 
 
+@pytest.mark.parametrize("off_again", [False, True], ids=["on", "on_and_off_again"])
 async def test_privacy_mode_while_waiting_for_a_shared_frame(
-    hass: HomeAssistant, init_integration: MockConfigEntry, sources: SlowSourceCamera
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    sources: SlowSourceCamera,
+    off_again: bool,
 ) -> None:
-    """Privacy mode turned on while a frame is on its way: the placeholder, not it."""
+    """Privacy mode turned on while a frame is on its way: the placeholder, not it.
+
+    Also when privacy mode is off again by the time the frame comes: it may have
+    been taken while privacy mode was on. Both the request that fetches and one
+    that shares its fetch get the placeholder.
+    """
     peephole = init_integration.runtime_data
     sources.release.clear()
-    waiting = hass.async_create_task(peephole.async_masked_image())
+    fetching = hass.async_create_task(peephole.async_masked_image())
     await asyncio.sleep(0.05)
+    sharing = hass.async_create_task(peephole.async_masked_image())
+    await asyncio.sleep(0.05)
+    assert len(sources.requests) == 1  # one fetch, shared
     await hass.services.async_call(
         "switch", "turn_on", {ATTR_ENTITY_ID: PRIVACY}, blocking=True
     )
+    if off_again:
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: PRIVACY}, blocking=True
+        )
     sources.release.set()
-    frame = await waiting
-    assert Image.open(io.BytesIO(frame)).size == PLACEHOLDER_SIZE
+    for frame in (await fetching, await sharing):
+        assert Image.open(io.BytesIO(frame)).size == PLACEHOLDER_SIZE
 
 
 async def test_a_frame_masked_too_slowly_is_dropped(

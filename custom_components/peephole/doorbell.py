@@ -95,6 +95,9 @@ class Peephole:
         self.stats = FrameStats()
         self.store = PeepholeStore(hass, entry.entry_id)
         self.privacy_mode = False
+        # How many times privacy mode came on: a picture fetched across one is
+        # dropped even when privacy mode is off again by the time it arrives.
+        self.privacy_turned_on = 0
         self._ring = RingDetector(
             domain=self.ring_entity_id.partition(".")[0],
             event_types=tuple(entry.options.get(CONF_RING_EVENT_TYPES, ())),
@@ -289,6 +292,7 @@ class Peephole:
         """Turn privacy mode on or off."""
         if enabled != self.privacy_mode:
             self.privacy_mode = enabled
+            self.privacy_turned_on += enabled
             self._async_forget_frames()
             LOGGER.debug("%s: privacy mode %s", self.entry.title, enabled)
             self.async_update_listeners()
@@ -314,6 +318,7 @@ class Peephole:
             return await self.async_placeholder()
         size: _Size = (width, height)
         generation = self._generation
+        turned_on = self.privacy_turned_on
         latest = self._latest
         if (
             not fresh
@@ -335,7 +340,7 @@ class Peephole:
                 if task is not None and task.cancelling():
                     raise  # this request was cancelled
                 continue  # the one fetching went away: fetch here (or join anew)
-            return await self._async_unless_private(data)
+            return await self._async_unless_private(data, turned_on)
         # Fetch in this request itself (no task in between: every extra pass of
         # the event loop would add its latency to the live view).
         shared: asyncio.Future[bytes] = self.hass.loop.create_future()
@@ -359,7 +364,7 @@ class Peephole:
         finally:
             if self._fetching.get(size, (0, None))[1] is shared:
                 del self._fetching[size]
-        return await self._async_unless_private(data)
+        return await self._async_unless_private(data, turned_on)
 
     async def _async_fetch_masked(self, size: _Size, generation: int) -> bytes:
         """Fetch one source frame and mask it; share it if nothing changed since."""
@@ -399,9 +404,18 @@ class Peephole:
         self.stats.masked += 1
         return await self._async_unless_private(masked)
 
-    async def _async_unless_private(self, frame: bytes) -> bytes:
-        """Return ``frame``, or the placeholder if privacy mode came on meanwhile."""
-        if self.privacy_mode:
+    async def _async_unless_private(
+        self, frame: bytes, turned_on: int | None = None
+    ) -> bytes:
+        """Return ``frame``, or the placeholder if privacy mode came on meanwhile.
+
+        Given ``turned_on`` (``privacy_turned_on`` when the frame was asked for),
+        also when privacy mode came on and is already off again: the frame may
+        have been taken while it was on.
+        """
+        if self.privacy_mode or (
+            turned_on is not None and turned_on != self.privacy_turned_on
+        ):
             return await self.async_placeholder()
         return frame
 

@@ -35,7 +35,7 @@ import voluptuous as vol
 
 from .config_flow import ZONE_PLACEHOLDERS
 from .const import CONF_CAMERA_ENTITY, CONF_ZONES, DOMAIN, SOURCE_IMAGE_TIMEOUT
-from .doorbell import PeepholeConfigEntry
+from .doorbell import Peephole, PeepholeConfigEntry
 from .zones import (
     MAX_NAME_LENGTH,
     MAX_POINTS,
@@ -166,27 +166,44 @@ def draft_zones(raw: list[Any]) -> tuple[Zone, ...]:
         raise EditorError.from_zone_error(err) from err
 
 
-def check_may_show(entry: PeepholeConfigEntry) -> None:
+type ShowCheck = tuple[Peephole, int]
+
+
+def check_may_show(
+    entry: PeepholeConfigEntry, since: ShowCheck | None = None
+) -> ShowCheck:
     """Refuse a picture of ``entry`` unless it is loaded and not in privacy mode.
 
     Checked before the source camera is asked AND again when its frame is there
     (and right before the answer): fetching takes seconds, and privacy mode may
-    come on, or the entry unload, meanwhile. Raises EditorError.
+    come on, or the entry unload, meanwhile. Given ``since`` (what the check
+    before asking returned), it also refuses when privacy mode came on in between
+    and is already off again: the frame may have been taken while it was on.
+    Raises EditorError.
     """
     if entry.state is not ConfigEntryState.LOADED:
         raise EditorError(ERR_ENTRY_NOT_LOADED, "exceptions", {"name": entry.title})
     # The entry's current runtime object (a reload makes a new one).
-    if entry.runtime_data.privacy_mode:
+    peephole = entry.runtime_data
+    if peephole.privacy_mode or (
+        since is not None
+        and since[0] is peephole
+        and since[1] != peephole.privacy_turned_on
+    ):
         raise EditorError(ERR_PRIVACY_MODE, "exceptions", {"name": entry.title})
+    return peephole, peephole.privacy_turned_on
 
 
-async def async_source_frame(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bytes:
+async def async_source_frame(
+    hass: HomeAssistant, entry: PeepholeConfigEntry
+) -> tuple[bytes, ShowCheck]:
     """Return a fresh frame of the entry's source camera (unmasked: never keep it).
 
     Refused while privacy mode is on, also when it came on while the camera was
-    being asked (the frame is then dropped). Raises EditorError.
+    being asked (the frame is then dropped). Returns the frame and the check to
+    repeat right before answering. Raises EditorError.
     """
-    check_may_show(entry)
+    since = check_may_show(entry)
     camera = entry.data[CONF_CAMERA_ENTITY]
     try:
         image = await async_get_image(hass, camera, timeout=SOURCE_IMAGE_TIMEOUT)
@@ -194,8 +211,8 @@ async def async_source_frame(hass: HomeAssistant, entry: PeepholeConfigEntry) ->
         raise EditorError(
             ERR_SOURCE_IMAGE, "exceptions", {"entity_id": camera}
         ) from err
-    check_may_show(entry)
-    return image.content
+    check_may_show(entry, since)
+    return image.content, since
 
 
 @require_admin

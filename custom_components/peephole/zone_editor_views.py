@@ -127,7 +127,7 @@ class ZoneSnapshotView(HomeAssistantView):
         hass = request.app[KEY_HASS]
         try:
             entry = get_entry(hass, entry_id, loaded=True)
-            frame = await async_source_frame(hass, entry)
+            frame, since = await async_source_frame(hass, entry)
             try:
                 # Only a well-formed JPEG within the masker's bounds is shown.
                 await hass.async_add_executor_job(read_frame_info, frame)
@@ -135,7 +135,7 @@ class ZoneSnapshotView(HomeAssistantView):
                 raise EditorError(
                     ERR_FRAME_DROPPED, "exceptions", {"reason": err.reason}
                 ) from err
-            check_may_show(entry)  # no await from here to the answer
+            check_may_show(entry, since)  # no await from here to the answer
         except EditorError as err:
             return await _async_error_response(
                 self, hass, request.query.get(QUERY_LANGUAGE), err
@@ -174,9 +174,9 @@ class ZonePreviewView(HomeAssistantView):
             # The same order as the options flow: the zones first, then the entry.
             zones = zones_to_preview(body[ATTR_ZONES])
             entry = get_entry(hass, entry_id, loaded=True)
-            frame = await async_source_frame(hass, entry)
+            frame, since = await async_source_frame(hass, entry)
             masked = await _async_mask(hass, zones, frame)
-            check_may_show(entry)  # no await from here to the answer
+            check_may_show(entry, since)  # no await from here to the answer
         except EditorError as err:
             return await _async_error_response(self, hass, language, err)
         return _jpeg_response(masked)

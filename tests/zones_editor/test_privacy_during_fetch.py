@@ -87,16 +87,21 @@ async def test_the_frame_comes_when_nothing_changed(
     assert (await response.read())[:2] == b"\xff\xd8"
 
 
+@pytest.mark.parametrize("off_again", [False, True], ids=["on", "on_and_off_again"])
 async def test_privacy_mode_turned_on_while_the_camera_answers(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     canary_frame: bytes,
     sources: HeldSourceCamera,
     ask: Ask,
+    off_again: bool,
 ) -> None:
+    """Dropped also when privacy mode is off again: the frame may be from then."""
     task = await _held(hass, sources, ask)
     init_integration.runtime_data.async_set_privacy_mode(True)
-    sources.release.set()  # the frame arrives, taken before privacy mode maybe
+    if off_again:
+        init_integration.runtime_data.async_set_privacy_mode(False)
+    sources.release.set()  # the frame arrives, taken during privacy mode maybe
     response = await task
     assert response.status == HTTPStatus.CONFLICT
     body = await error_of(response)
@@ -124,11 +129,13 @@ async def test_doorbell_unloaded_while_the_camera_answers(
     no_jpeg_in_body(await response.read(), canary_frame)
 
 
+@pytest.mark.parametrize("off_again", [False, True], ids=["on", "on_and_off_again"])
 async def test_privacy_mode_turned_on_while_the_frame_is_checked(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     canary_frame: bytes,
     ask: Ask,
+    off_again: bool,
 ) -> None:
     """The last check is right before the answer, after the executor's work."""
     peephole = init_integration.runtime_data
@@ -136,10 +143,15 @@ async def test_privacy_mode_turned_on_while_the_frame_is_checked(
     real_mask = zone_editor_views._mask_frame
 
     def privacy_on() -> None:
-        # In the executor: privacy mode comes on (in the event loop) meanwhile.
+        # In the executor: privacy mode comes on (in the event loop) meanwhile,
+        # and goes off again.
         run_callback_threadsafe(
             hass.loop, peephole.async_set_privacy_mode, True
         ).result()
+        if off_again:
+            run_callback_threadsafe(
+                hass.loop, peephole.async_set_privacy_mode, False
+            ).result()
 
     def check(frame: bytes) -> Any:
         privacy_on()
