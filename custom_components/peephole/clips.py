@@ -242,10 +242,12 @@ class ClipStore:
 
         A partial clip that plays is kept as an incomplete clip, one that does not is
         removed; a complete clip missing from the index is indexed; temporary files
-        are removed; index entries whose file is missing or empty are dropped; the
-        thumbnail of a clip that is not indexed then (one that was lost: killed
-        before its first fragment, or dropped) is removed: nothing would ever show
-        it, and retention only removes indexed clips.
+        are removed; index entries whose file is missing or empty are dropped, and
+        empty clip files removed (there is nothing in them to lose); a clip file that
+        does not play is left where it is (logged), never indexed; the thumbnail of
+        a clip that is not indexed then (one that was lost: killed before its first
+        fragment, or dropped) is removed: nothing would ever show it, and retention
+        only removes indexed clips.
         """
         found = await self.hass.async_add_executor_job(scan, self.directory)
         changed = False
@@ -256,7 +258,7 @@ class ClipStore:
             partial = self.partial_path(clip_id)
             duration = await probe(partial)
             final = self.directory / f"{clip_id}{CLIP_SUFFIX}"
-            if duration is None or clip_id in found.final:
+            if duration is None or found.final.get(clip_id, 0) > 0:
                 LOGGER.info("Removing unplayable partial clip %s", partial)
                 await self.hass.async_add_executor_job(partial.unlink, True)
                 continue
@@ -275,10 +277,18 @@ class ClipStore:
             recovered.add(clip_id)
             changed = True
         for clip_id, size in found.final.items():
-            if clip_id in self.clips or size == 0:
+            if clip_id in recovered:  # an empty file the partial replaced
                 continue
-            duration = await probe(self.directory / f"{clip_id}{CLIP_SUFFIX}")
+            path = self.directory / f"{clip_id}{CLIP_SUFFIX}"
+            if size == 0:
+                LOGGER.info("Removing empty clip file %s", path)
+                await self.hass.async_add_executor_job(path.unlink, True)
+                continue
+            if clip_id in self.clips:
+                continue
+            duration = await probe(path)
             if duration is None:
+                LOGGER.warning("Clip file %s does not play; left as it is", path)
                 continue
             self.clips[clip_id] = Clip(
                 id=clip_id,

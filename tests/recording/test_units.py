@@ -148,8 +148,8 @@ async def test_reconcile_drops_and_recovers(
     store.directory = tmp_path
     await store.async_load()
     now = datetime.now(UTC).replace(microsecond=0)
-    gone, empty, orphan, broken = (
-        new_clip_id(now - timedelta(minutes=m)) for m in (1, 2, 3, 4)
+    gone, empty, orphan, broken, replaced = (
+        new_clip_id(now - timedelta(minutes=m)) for m in (1, 2, 3, 4, 5)
     )
     for clip_id in (gone, empty):
         store.clips[clip_id] = Clip(
@@ -158,14 +158,23 @@ async def test_reconcile_drops_and_recovers(
     (tmp_path / f"{empty}.mp4").write_bytes(b"")
     (tmp_path / f"{orphan}.mp4").write_bytes(b"complete")
     (tmp_path / f"{broken}.mp4").write_bytes(b"broken")
+    # An empty clip file next to a partial one that plays: the partial is the clip.
+    (tmp_path / f"{replaced}.mp4").write_bytes(b"")
+    (tmp_path / f"{replaced}.partial.mp4").write_bytes(b"fragments")
 
     async def probe(path: Path) -> float | None:
-        return 2.0 if path.name.startswith(orphan) else None
+        return 2.0 if path.name.startswith((orphan, replaced)) else None
 
     await store.async_reconcile(probe)
-    assert set(store.clips) == {orphan}
+    assert set(store.clips) == {orphan, replaced}
     assert store.clips[orphan].duration == 2.0
     assert store.clips[orphan].trigger == "unknown"
+    assert store.clips[replaced].incomplete
+    # The empty file goes (nothing in it); one that does not play is left alone.
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [f"{orphan}.mp4", f"{broken}.mp4", f"{replaced}.mp4"]
+    )
+    assert (tmp_path / f"{replaced}.mp4").read_bytes() == b"fragments"
     with pytest.raises(ValueError, match="not a clip id"):
         store.partial_path("../x")
 
