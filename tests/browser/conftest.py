@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.demo_process import running_demo
+from tests.demo_process import log_tails, running_demo
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"
@@ -58,5 +58,7 @@ def run_browser_script(script: str, demo: dict[str, str]) -> str:
         check=False,
     )
     print(result.stdout)  # noqa: T201 - the browser checks, in the test log
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, (
+        f"{result.stdout}{result.stderr}\n{log_tails(Path(demo['state']).parent, 8000)}"
+    )
     return result.stdout
