@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
@@ -161,3 +162,12 @@ async def wait_for(
     async with asyncio.timeout(seconds):
         while not predicate():  # noqa: ASYNC110 - polls state, not an event
             await asyncio.sleep(0.05)
+
+
+async def refused(
+    hass: HomeAssistant, action: str, data: dict[str, Any]
+) -> ServiceValidationError:
+    """Call a Peephole action that must be refused; return its error."""
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, action, data, blocking=True)
+    return err.value

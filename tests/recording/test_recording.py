@@ -46,6 +46,7 @@ from .conftest import (
     clock_ticks,
     decode_clip,
     read_clock,
+    refused,
     wait_for,
 )
 
@@ -372,33 +373,17 @@ async def test_no_room_raises_a_repair_issue(
     assert not recorder.recording
     assert not recorder.store.clips
     # A notification's Keep button for that ring says why there is nothing to keep.
+    ids = {"config_entry_id": init_integration.entry_id, "clip_id": clip_id}
     for action, extra in (("keep_clip", {"keep": True}), ("delete_clip", {})):
-        with pytest.raises(ServiceValidationError) as err:
-            await hass.services.async_call(
-                DOMAIN,
-                action,
-                {"config_entry_id": init_integration.entry_id, "clip_id": clip_id}
-                | extra,
-                blocking=True,
-            )
-        assert err.value.translation_key == "clip_not_recorded_disk_full"
-        assert err.value.translation_placeholders == {
+        error = await refused(hass, action, ids | extra)
+        assert error.translation_key == "clip_not_recorded_disk_full"
+        assert error.translation_placeholders == {
             "clip_id": clip_id,
             "name": init_integration.title,
         }
     # An id that was never given out is only unknown.
-    with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "keep_clip",
-            {
-                "config_entry_id": init_integration.entry_id,
-                "clip_id": "20240101T000000-00000000",
-                "keep": True,
-            },
-            blocking=True,
-        )
-    assert err.value.translation_key == "unknown_clip"
+    never = ids | {"clip_id": "20240101T000000-00000000", "keep": True}
+    assert (await refused(hass, "keep_clip", never)).translation_key == "unknown_clip"
 
 
 async def test_full_disk_stops_cleanly(

@@ -7,7 +7,6 @@ from pathlib import Path
 import shutil
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -21,11 +20,10 @@ from custom_components.peephole.clips import (
     scan,
     write_atomic,
 )
-from custom_components.peephole.const import DOMAIN
 from custom_components.peephole.recorder import ClipEncoder, EncoderError, async_probe
 from custom_components.peephole.recording import NOT_RECORDED_MEMORY
 
-from .conftest import clock_frame, wait_for
+from .conftest import clock_frame, refused, wait_for
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
@@ -243,18 +241,13 @@ async def test_a_clip_lost_while_recording_leaves_no_thumbnail(
     assert not recorder.store.clips
     assert not list(recorder.store.directory.iterdir())
     # Keeping it says it was not recorded (not that there never was such a clip).
-    with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "keep_clip",
-            {
-                "config_entry_id": init_integration.entry_id,
-                "clip_id": clip_id,
-                "keep": True,
-            },
-            blocking=True,
-        )
-    assert err.value.translation_key == "clip_not_recorded"
+    keep = {
+        "config_entry_id": init_integration.entry_id,
+        "clip_id": clip_id,
+        "keep": True,
+    }
+    error = await refused(hass, "keep_clip", keep)
+    assert error.translation_key == "clip_not_recorded"
 
 
 async def test_clips_not_recorded_are_remembered_up_to_a_limit(
