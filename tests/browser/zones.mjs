@@ -18,6 +18,42 @@ function check(condition, message) {
   console.log(`ok - ${message}`);
 }
 
+// Wait until the editor shows its first snapshot. It comes from the emulated
+// camera; on a busy machine that request can time out (502, "could not get a
+// picture"), and the panel then says so: ask again with "New snapshot", as a
+// person would (logged). Any other failure fails the test. ``answers`` holds the
+// page's snapshot responses (none before the panel opened).
+async function settleSnapshot(page, editor, name, answers) {
+  let asked = 0; // answers before this attempt's request
+  for (let attempt = 1; ; attempt += 1) {
+    // Settled: the picture is shown, or the request is over (the button is enabled
+    // again) and the panel reports an error.
+    const settled = await page.waitForFunction((el) => {
+      const root = el.shadowRoot;
+      const img = root.getElementById("image");
+      if (!img.hidden && img.complete && img.naturalWidth > 0) return "shown";
+      const failed = root.getElementById("message").classList.contains("error");
+      return failed && !root.getElementById("refresh").disabled ? "error" : false;
+    }, await editor.elementHandle());
+    if ((await settled.jsonValue()) === "shown") {
+      const left = (await editor.locator("#message").textContent()).trim();
+      check(left === "", `no error is left once the ${name} shows a snapshot (${left})`);
+      return;
+    }
+    const said = (await editor.locator("#message").textContent()).trim();
+    // The page may have shown the error before this script heard of the response.
+    for (let waited = 0; answers.length <= asked && waited < 10000; waited += 50) {
+      await page.waitForTimeout(50);
+    }
+    const { status } = answers.length > asked ? answers[answers.length - 1] : { status: "no answer" };
+    console.log(`note - no snapshot on the ${name} (attempt ${attempt}, ${status}): ${said}`);
+    check(status === 502, `the ${name}'s snapshot failed only as a camera timeout does (${status}: ${said})`);
+    check(attempt < 3, `the ${name} gets a snapshot within 3 attempts (${said})`);
+    asked = answers.length;
+    await editor.locator("#refresh:enabled").click();
+  }
+}
+
 // The new zone: a box on the porch, below the street zone the demo set up
 // (normalized image coordinates, clicked in this order).
 const DOOR = [[0.62, 0.66], [0.92, 0.66], [0.92, 0.94], [0.62, 0.94]];
@@ -93,10 +129,42 @@ try {
   // promise that is not an Error only says "Object" otherwise).
   const watchErrors = (target, name) => {
     target.on("pageerror", (err) => pageErrors.push(`${name}: ${err.stack || err}`));
+    // What a rejection that is not an Error was (an error answer of Home
+    // Assistant's websocket is a plain {code, message}).
+    target.addInitScript(() => {
+      window.addEventListener("unhandledrejection", (event) => {
+        let reason;
+        try {
+          reason = JSON.stringify(event.reason);
+        } catch (_err) {
+          reason = String(event.reason);
+        }
+        console.error(`unhandled rejection: ${reason}`);
+      });
+    });
     target.on("console", async (msg) => {
-      if (msg.type() !== "error") return;
+      // (A revoked object URL fails to load: that is how objectUrlAlive tells.)
+      if (msg.type() !== "error" || msg.text().includes("net::ERR_FILE_NOT_FOUND")) return;
       const args = await Promise.all(msg.args().map((arg) => arg.jsonValue().catch(() => "?")));
       console.log(`note - ${name} console.error: ${msg.text()} ${JSON.stringify(args)}`);
+    });
+    // Which websocket commands Home Assistant did not know (logged).
+    target.on("websocket", (socket) => {
+      const sent = new Map();
+      socket.on("framesent", ({ payload }) => {
+        try {
+          const message = JSON.parse(String(payload));
+          if (message.id !== undefined) sent.set(message.id, message.type);
+        } catch (_err) { /* not JSON */ }
+      });
+      socket.on("framereceived", ({ payload }) => {
+        if (!String(payload).includes("unknown_command")) return;
+        for (const message of [JSON.parse(String(payload))].flat()) {
+          if (message.error?.code === "unknown_command") {
+            console.log(`note - ${name}: Home Assistant does not know the command ${sent.get(message.id)}`);
+          }
+        }
+      });
     });
   };
   watchErrors(page, "desktop");
@@ -210,10 +278,10 @@ try {
       return null;
     };
     const panel = find(el.shadowRoot);
-    const img = panel && panel.shadowRoot.getElementById("image");
     window.__editor = panel;
-    return img && !img.hidden && img.complete && img.naturalWidth > 0;
+    return panel !== null;
   });
+  await settleSnapshot(page, editor, "desktop", snapshots);
   check(true, "the editor shows a fresh snapshot");
   const names = await editor.locator("li input.name").evaluateAll((els) => els.map((e) => e.value));
   check(names.includes("Street"), `the demo's Street zone is listed (${names.join(", ")})`);
@@ -478,6 +546,12 @@ try {
   const mobile = await phone.newPage();
   mobile.setDefaultTimeout(60000);
   watchErrors(mobile, "phone");
+  const phoneSnapshots = [];
+  mobile.on("response", (response) => {
+    if (/\/api\/peephole\/zones\/[^/]+\/snapshot/.test(response.url())) {
+      phoneSnapshots.push({ status: response.status() });
+    }
+  });
   // What the phone session went through, printed if the panel does not come.
   const phoneLog = [];
   const note = (text) => phoneLog.push(text);
@@ -501,30 +575,7 @@ try {
     throw err;
   }
   check(true, "the panel opens on a phone");
-  // The snapshot comes from the emulated camera; on a busy machine the request can
-  // time out, and the panel then says so: ask again with "New snapshot", as a person
-  // would (logged).
-  for (let attempt = 1; ; attempt += 1) {
-    // Settled: the picture is shown, or the request is over (the button is enabled
-    // again) and the panel reports an error.
-    const settled = await mobile.waitForFunction((el) => {
-      const root = el.shadowRoot;
-      const img = root.getElementById("image");
-      if (!img.hidden && img.complete && img.naturalWidth > 0) return "shown";
-      const failed = root.getElementById("message").classList.contains("error");
-      return failed && !root.getElementById("refresh").disabled ? "error" : false;
-    }, await small.elementHandle());
-    const shown = (await settled.jsonValue()) === "shown";
-    if (shown) {
-      const left = (await small.locator("#message").textContent()).trim();
-      check(left === "", `no error is left once the phone shows a snapshot (${left})`);
-      break;
-    }
-    const said = (await small.locator("#message").textContent()).trim();
-    console.log(`note - no snapshot on the phone (attempt ${attempt}): ${said}`);
-    check(attempt < 3, `the phone gets a snapshot within 3 attempts (${said})`);
-    await small.locator("#refresh:enabled").tap();
-  }
+  await settleSnapshot(mobile, small, "phone", phoneSnapshots);
   check(true, "the phone shows a snapshot");
   await small.locator("#add").tap();
   const area = await small.locator("svg.overlay").boundingBox();

@@ -45,6 +45,11 @@ frontend:
 config:
 api:
 media_source:
+# As in every real installation (default_config): the frontend asks for the
+# recorder, and its history is what the more-info dialogs show.
+recorder:
+  purge_keep_days: 1
+history:
 http:
   server_host: {host}
   server_port: {port}
