@@ -33,6 +33,10 @@ TEMP_SUFFIX = ".tmp"
 type Probe = Callable[[Path], Awaitable[float | None]]
 
 
+class ProbeError(Exception):
+    """ffmpeg could not tell whether a clip plays (it did not start, or timed out)."""
+
+
 def clips_root(hass: HomeAssistant) -> Path:
     """Return the folder of every entry's clips (not a media folder)."""
     return Path(hass.config.path(DOMAIN))
@@ -244,73 +248,115 @@ class ClipStore:
         removed; a complete clip missing from the index is indexed; temporary files
         are removed; index entries whose file is missing or empty are dropped, and
         empty clip files removed (there is nothing in them to lose); a clip file that
-        does not play is left where it is (logged), never indexed; the thumbnail of
-        a clip that is not indexed then (one that was lost: killed before its first
-        fragment, or dropped) is removed: nothing would ever show it, and retention
-        only removes indexed clips.
+        does not play is left where it is (logged), never indexed; a clip ffmpeg
+        could not check (it did not start, or timed out) is left with its thumbnail
+        for the next start; the thumbnail of a clip that is not indexed then (one
+        that was lost: killed before its first fragment, or dropped) is removed:
+        nothing would ever show it, and retention only removes indexed clips.
         """
         found = await self.hass.async_add_executor_job(scan, self.directory)
-        changed = False
         recovered: set[str] = set()
+        unchecked: set[str] = set()  # ffmpeg could not tell: left for the next start
         for path in found.garbage:
             await self.hass.async_add_executor_job(path.unlink, True)
         for clip_id in found.partial:
-            partial = self.partial_path(clip_id)
-            duration = await probe(partial)
-            final = self.directory / f"{clip_id}{CLIP_SUFFIX}"
-            if duration is None or found.final.get(clip_id, 0) > 0:
-                LOGGER.info("Removing unplayable partial clip %s", partial)
-                await self.hass.async_add_executor_job(partial.unlink, True)
-                continue
-            await self.hass.async_add_executor_job(partial.replace, final)
-            size = await self.hass.async_add_executor_job(_size, final)
-            self.clips[clip_id] = Clip(
-                id=clip_id,
-                start=clip_id_time(clip_id),
-                duration=duration,
-                size=size,
-                trigger="unknown",
-                incomplete=True,
-                thumbnail=clip_id in found.thumbnails,
-            )
-            LOGGER.info("Recovered clip %s (%.1f s)", clip_id, duration)
-            recovered.add(clip_id)
-            changed = True
+            outcome = await self._async_reconcile_partial(clip_id, found, probe)
+            if outcome is None:
+                unchecked.add(clip_id)
+            elif outcome:
+                recovered.add(clip_id)
+        changed = bool(recovered)
         for clip_id, size in found.final.items():
-            if clip_id in recovered:  # an empty file the partial replaced
+            if clip_id in recovered:  # a file the partial replaced
                 continue
-            path = self.directory / f"{clip_id}{CLIP_SUFFIX}"
-            if size == 0:
-                LOGGER.info("Removing empty clip file %s", path)
-                await self.hass.async_add_executor_job(path.unlink, True)
-                continue
-            if clip_id in self.clips:
-                continue
-            duration = await probe(path)
-            if duration is None:
-                LOGGER.warning("Clip file %s does not play; left as it is", path)
-                continue
-            self.clips[clip_id] = Clip(
-                id=clip_id,
-                start=clip_id_time(clip_id),
-                duration=duration,
-                size=size,
-                trigger="unknown",
-                thumbnail=clip_id in found.thumbnails,
-            )
-            changed = True
+            outcome = await self._async_reconcile_final(clip_id, size, found, probe)
+            if outcome is None:
+                unchecked.add(clip_id)
+            changed = changed or bool(outcome)
         for clip_id in list(self.clips):
             if clip_id not in recovered and found.final.get(clip_id, 0) == 0:
                 LOGGER.info("Dropping clip %s: its file is missing or empty", clip_id)
                 del self.clips[clip_id]
                 changed = True
-        for clip_id in found.thumbnails - self.clips.keys():
+        for clip_id in found.thumbnails - self.clips.keys() - unchecked:
             LOGGER.info("Removing the thumbnail of lost clip %s", clip_id)
             await self.hass.async_add_executor_job(
                 (self.directory / f"{clip_id}{THUMB_SUFFIX}").unlink, True
             )
         if changed:
             await self.async_save()
+
+    async def _async_reconcile_partial(
+        self, clip_id: str, found: ScanResult, probe: Probe
+    ) -> bool | None:
+        """Recover a partial clip that plays (True), or remove it (False).
+
+        None: ffmpeg could not tell, so it is left as it is.
+        """
+        partial = self.partial_path(clip_id)
+        final = self.directory / f"{clip_id}{CLIP_SUFFIX}"
+        try:
+            duration = await probe(partial)
+            if (
+                duration is not None
+                and found.final.get(clip_id, 0) > 0
+                and await probe(final) is not None
+            ):
+                duration = None  # the whole clip is there: this is a leftover
+        except ProbeError as err:
+            LOGGER.warning("Could not check clip %s, left as it is: %s", partial, err)
+            return None
+        if duration is None:
+            LOGGER.info("Removing partial clip %s (unplayable, or a leftover)", partial)
+            await self.hass.async_add_executor_job(partial.unlink, True)
+            return False
+        await self.hass.async_add_executor_job(partial.replace, final)
+        size = await self.hass.async_add_executor_job(_size, final)
+        indexed = self.clips.get(clip_id)
+        self.clips[clip_id] = Clip(
+            id=clip_id,
+            start=clip_id_time(clip_id),
+            duration=duration,
+            size=size,
+            trigger=indexed.trigger if indexed else "unknown",
+            incomplete=True,
+            thumbnail=clip_id in found.thumbnails,
+            keep=indexed.keep if indexed else False,
+        )
+        LOGGER.info("Recovered clip %s (%.1f s)", clip_id, duration)
+        return True
+
+    async def _async_reconcile_final(
+        self, clip_id: str, size: int, found: ScanResult, probe: Probe
+    ) -> bool | None:
+        """Remove an empty clip file, index one the index lost; True if indexed.
+
+        None: ffmpeg could not tell whether it plays, so it is left as it is.
+        """
+        path = self.directory / f"{clip_id}{CLIP_SUFFIX}"
+        if size == 0:
+            LOGGER.info("Removing empty clip file %s", path)
+            await self.hass.async_add_executor_job(path.unlink, True)
+            return False
+        if clip_id in self.clips:
+            return False
+        try:
+            duration = await probe(path)
+        except ProbeError as err:
+            LOGGER.warning("Could not check clip %s, left as it is: %s", path, err)
+            return None
+        if duration is None:
+            LOGGER.warning("Clip file %s does not play; left as it is", path)
+            return False
+        self.clips[clip_id] = Clip(
+            id=clip_id,
+            start=clip_id_time(clip_id),
+            duration=duration,
+            size=size,
+            trigger="unknown",
+            thumbnail=clip_id in found.thumbnails,
+        )
+        return True
 
     # --- changes -------------------------------------------------------------------
 

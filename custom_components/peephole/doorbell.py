@@ -292,7 +292,8 @@ class Peephole:
         """Turn privacy mode on or off."""
         if enabled != self.privacy_mode:
             self.privacy_mode = enabled
-            self.privacy_turned_on += enabled
+            if enabled:
+                self.privacy_turned_on += 1
             self._async_forget_frames()
             LOGGER.debug("%s: privacy mode %s", self.entry.title, enabled)
             self.async_update_listeners()

@@ -13,6 +13,7 @@ import contextlib
 from pathlib import Path
 
 from .buffer import Frame
+from .clips import ProbeError
 
 # A gap longer than this (source stalled) is not filled with copies of a frame.
 MAX_DUPLICATES = 50
@@ -206,7 +207,11 @@ class ClipEncoder:
 
 
 async def async_probe(binary: str, path: Path, limit: float) -> float | None:
-    """Decode a whole MP4 with ffmpeg; return its duration, or None if it does not play."""
+    """Decode a whole MP4 with ffmpeg; return its duration, or None if it does not play.
+
+    Raises ProbeError when ffmpeg cannot tell (it does not start, or takes longer
+    than ``limit`` seconds): the clip may well play, so nothing may be removed.
+    """
     try:
         process = await asyncio.create_subprocess_exec(
             binary,
@@ -228,16 +233,16 @@ async def async_probe(binary: str, path: Path, limit: float) -> float | None:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
-    except OSError:
-        return None
+    except OSError as err:
+        raise ProbeError(f"ffmpeg did not start: {err}") from err
     try:
         async with asyncio.timeout(limit):
             out, _ = await process.communicate()
-    except TimeoutError:
+    except TimeoutError as err:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
-        return None
+        raise ProbeError(f"ffmpeg took more than {limit} s") from err
     if process.returncode != 0:
         return None
     progress = dict(

@@ -35,7 +35,14 @@ from homeassistant.util import dt as dt_util
 
 from . import const
 from .buffer import Frame, FrameBuffer
-from .clips import THUMB_SUFFIX, Clip, ClipStore, new_clip_id, write_atomic
+from .clips import (
+    THUMB_SUFFIX,
+    Clip,
+    ClipStore,
+    ProbeError,
+    new_clip_id,
+    write_atomic,
+)
 from .const import (
     BUFFER_MAX_BYTES,
     CONF_FEED_FPS,
@@ -112,6 +119,7 @@ class Session:
     encoder: ClipEncoder | None = None
     error: Exception | None = None
     disk_full: bool = False  # not recorded, or cut short, for lack of space
+    saved: bool = False  # indexed (it may be deleted again at once)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -381,7 +389,7 @@ class ClipRecorder:
             if self.session is session:
                 self.session = None
             self._unsaved.pop(session.clip_id, None)
-            if self.store.get(session.clip_id) is None:
+            if not session.saved:
                 self._not_recorded[session.clip_id] = session.disk_full
                 while len(self._not_recorded) > NOT_RECORDED_MEMORY:
                     del self._not_recorded[next(iter(self._not_recorded))]
@@ -443,7 +451,17 @@ class ClipRecorder:
         partial_path = self.store.partial_path(session.clip_id)
         duration = encoder.duration
         if incomplete:
-            probed = await self.async_probe(partial_path)
+            try:
+                probed = await self.async_probe(partial_path)
+            except ProbeError as err:
+                # It may play: reconciling checks it again at the next start.
+                LOGGER.warning(
+                    "%s: could not check clip %s, left for the next start: %s",
+                    self.entry.title,
+                    session.clip_id,
+                    err,
+                )
+                return
             if probed is None:
                 await self.store.async_discard(session.clip_id)
                 LOGGER.warning("%s: clip %s lost", self.entry.title, session.clip_id)
@@ -473,6 +491,7 @@ class ClipRecorder:
             clip, size=size, thumbnail=session.thumbnail_written, keep=session.keep
         )
         await self.store.async_add(clip)
+        session.saved = True
         if not incomplete:
             ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
         self.hass.bus.async_fire(
@@ -522,7 +541,6 @@ class ClipRecorder:
         await self.store.async_set_keep(clip, keep)
         self.peephole.async_update_listeners()
 
-    @callback
     def not_recorded(self, clip_id: str) -> bool | None:
         """Whether a clip given out was never saved: True if for lack of space.
 

@@ -118,17 +118,18 @@ def _async_get_clip(call: ServiceCall) -> tuple[ClipRecorder, Clip]:
     if (clip := recorder.store.get(clip_id)) is not None:
         return recorder, clip
     # A ring or a record_clip call gave out this id, but the clip was never saved.
-    disk_full = recorder.not_recorded(clip_id)
+    placeholders = {"clip_id": clip_id, "name": entry.title}
+    if (disk_full := recorder.not_recorded(clip_id)) is None:
+        key = "unknown_clip"
+    elif disk_full:
+        key = "clip_not_recorded_disk_full"
+        placeholders["path"] = str(recorder.store.directory)
+    else:
+        key = "clip_not_recorded"
     raise ServiceValidationError(
         translation_domain=DOMAIN,
-        translation_key=(
-            "unknown_clip"
-            if disk_full is None
-            else "clip_not_recorded_disk_full"
-            if disk_full
-            else "clip_not_recorded"
-        ),
-        translation_placeholders={"clip_id": clip_id, "name": entry.title},
+        translation_key=key,
+        translation_placeholders=placeholders,
     )
 
 

@@ -572,9 +572,12 @@ async def _async_registry(hass: HomeAssistant) -> ShareRegistry:
 async def _async_snapshot(entry: PeepholeConfigEntry) -> bytes:
     """Take one masked snapshot (the one masking path); refuse in privacy mode."""
     peephole = entry.runtime_data
+    turned_on = peephole.privacy_turned_on
     if not peephole.privacy_mode:
         image = await peephole.async_masked_image()
-        if not peephole.privacy_mode:
+        # (Privacy mode that came on and went off again meanwhile: the image is
+        # the placeholder, not worth sharing.)
+        if not peephole.privacy_mode and peephole.privacy_turned_on == turned_on:
             return image
     raise ServiceValidationError(
         translation_domain=DOMAIN,

@@ -178,20 +178,27 @@ def check_may_show(
     (and right before the answer): fetching takes seconds, and privacy mode may
     come on, or the entry unload, meanwhile. Given ``since`` (what the check
     before asking returned), it also refuses when privacy mode came on in between
-    and is already off again: the frame may have been taken while it was on.
-    Raises EditorError.
+    and is already off again (also across a reload of the entry): the frame may
+    have been taken while it was on. Raises EditorError.
     """
     if entry.state is not ConfigEntryState.LOADED:
         raise EditorError(ERR_ENTRY_NOT_LOADED, "exceptions", {"name": entry.title})
     # The entry's current runtime object (a reload makes a new one).
     peephole = entry.runtime_data
     if peephole.privacy_mode or (
-        since is not None
-        and since[0] is peephole
-        and since[1] != peephole.privacy_turned_on
+        since is not None and _privacy_came_on(since, peephole)
     ):
         raise EditorError(ERR_PRIVACY_MODE, "exceptions", {"name": entry.title})
     return peephole, peephole.privacy_turned_on
+
+
+def _privacy_came_on(since: ShowCheck, peephole: Peephole) -> bool:
+    """Whether privacy mode came on after ``since`` (maybe in an older runtime)."""
+    before, turned_on = since
+    if before.privacy_turned_on != turned_on:
+        return True
+    # Reloaded since: the new runtime came later, so any turn-on of it did too.
+    return before is not peephole and peephole.privacy_turned_on > 0
 
 
 async def async_source_frame(

@@ -50,7 +50,8 @@ async function settleSnapshot(page, editor, name, answers) {
     check(status === 502, `the ${name}'s snapshot failed only as a camera timeout does (${status}: ${said})`);
     check(attempt < 3, `the ${name} gets a snapshot within 3 attempts (${said})`);
     asked = answers.length;
-    await editor.locator("#refresh:enabled").click();
+    const refresh = editor.locator("#refresh:enabled");
+    await (name === "phone" ? refresh.tap() : refresh.click());
   }
 }
 

@@ -380,6 +380,7 @@ async def test_no_room_raises_a_repair_issue(
         assert error.translation_placeholders == {
             "clip_id": clip_id,
             "name": init_integration.title,
+            "path": str(recorder.store.directory),
         }
     # An id that was never given out is only unknown.
     never = ids | {"clip_id": "20240101T000000-00000000", "keep": True}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 import shutil
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -14,12 +14,14 @@ from custom_components.peephole.buffer import Frame, FrameBuffer
 from custom_components.peephole.clips import (
     Clip,
     ClipStore,
+    ProbeError,
     clip_id_time,
     is_clip_id,
     new_clip_id,
     scan,
     write_atomic,
 )
+from custom_components.peephole.const import DOMAIN, EVENT_CLIP_SAVED
 from custom_components.peephole.recorder import ClipEncoder, EncoderError, async_probe
 from custom_components.peephole.recording import NOT_RECORDED_MEMORY
 
@@ -136,7 +138,19 @@ async def test_probe_refuses_what_does_not_play(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(b"\x00" * 1000)
     assert await async_probe(FFMPEG, garbage, 30) is None
-    assert await async_probe(str(tmp_path / "no-ffmpeg"), garbage, 30) is None
+
+
+async def test_probe_that_cannot_tell_raises(tmp_path: Path) -> None:
+    """No ffmpeg, or one that takes too long: not "does not play" (it may)."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00" * 1000)
+    with pytest.raises(ProbeError, match="did not start"):
+        await async_probe(str(tmp_path / "no-ffmpeg"), clip, 30)
+    slow = tmp_path / "slow-ffmpeg"
+    slow.write_text("#!/bin/sh\nexec sleep 30\n")
+    slow.chmod(0o755)
+    with pytest.raises(ProbeError, match="took more than"):
+        await async_probe(str(slow), clip, 0.2)
 
 
 async def test_reconcile_drops_and_recovers(
@@ -173,6 +187,74 @@ async def test_reconcile_drops_and_recovers(
         [f"{orphan}.mp4", f"{broken}.mp4", f"{replaced}.mp4"]
     )
     assert (tmp_path / f"{replaced}.mp4").read_bytes() == b"fragments"
+
+
+async def test_reconcile_partial_next_to_a_clip_file(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """A partial clip next to a clip file of the same id: the one that plays stays.
+
+    An indexed clip recovered from its partial keeps its trigger and keep flag.
+    """
+    store = ClipStore(hass, "entry")
+    store.directory = tmp_path
+    await store.async_load()
+    now = datetime.now(UTC).replace(microsecond=0)
+    whole, broken = (new_clip_id(now - timedelta(minutes=m)) for m in (1, 2))
+    store.clips[broken] = Clip(
+        id=broken,
+        start=clip_id_time(broken),
+        duration=1,
+        size=6,
+        trigger="ring",
+        keep=True,
+    )
+    for clip_id in (whole, broken):
+        (tmp_path / f"{clip_id}.mp4").write_bytes(b"final")
+        (tmp_path / f"{clip_id}.partial.mp4").write_bytes(b"partial")
+
+    async def probe(path: Path) -> float | None:
+        broken_final = path.name == f"{broken}.mp4"
+        return None if broken_final else (3.0 if "partial" in path.name else 5.0)
+
+    await store.async_reconcile(probe)
+    assert (tmp_path / f"{whole}.mp4").read_bytes() == b"final"
+    assert (tmp_path / f"{broken}.mp4").read_bytes() == b"partial"
+    assert not list(tmp_path.glob("*.partial.mp4"))
+    assert store.clips[whole].duration == 5.0
+    recovered = store.clips[broken]
+    assert (recovered.duration, recovered.incomplete) == (3.0, True)
+    assert (recovered.trigger, recovered.keep) == ("ring", True)
+
+
+async def test_reconcile_leaves_what_ffmpeg_could_not_check(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """ffmpeg missing or too slow at start-up: nothing is removed, all is checked later."""
+    store = ClipStore(hass, "entry")
+    store.directory = tmp_path
+    await store.async_load()
+    now = datetime.now(UTC).replace(microsecond=0)
+    partial, final = (new_clip_id(now - timedelta(minutes=m)) for m in (1, 2))
+    (tmp_path / f"{partial}.partial.mp4").write_bytes(b"fragments")
+    (tmp_path / f"{final}.mp4").write_bytes(b"complete")
+    for clip_id in (partial, final):
+        (tmp_path / f"{clip_id}.jpg").write_bytes(b"jpeg")
+    files = sorted(path.name for path in tmp_path.iterdir())
+
+    async def probe(path: Path) -> float | None:
+        raise ProbeError("ffmpeg took more than 30 s")
+
+    await store.async_reconcile(probe)
+    assert not store.clips
+    assert sorted(path.name for path in tmp_path.iterdir()) == files
+
+    async def later(path: Path) -> float | None:
+        return 2.0
+
+    await store.async_reconcile(later)
+    assert set(store.clips) == {partial, final}
+    assert all(clip.thumbnail for clip in store.clips.values())
     with pytest.raises(ValueError, match="not a clip id"):
         store.partial_path("../x")
 
@@ -248,6 +330,31 @@ async def test_a_clip_lost_while_recording_leaves_no_thumbnail(
     }
     error = await refused(hass, "keep_clip", keep)
     assert error.translation_key == "clip_not_recorded"
+
+
+async def test_a_clip_deleted_as_it_is_saved_is_not_said_to_be_unrecorded(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """An automation deletes each clip as it is saved: that clip was recorded."""
+    recorder = init_integration.runtime_data.recorder
+    await wait_for(hass, lambda: recorder.buffer.latest)
+    entry_id = init_integration.entry_id
+
+    @callback
+    def delete(event: Event) -> None:
+        data = {"config_entry_id": entry_id, "clip_id": event.data["clip_id"]}
+        hass.async_create_task(
+            hass.services.async_call(DOMAIN, "delete_clip", data, blocking=True)
+        )
+
+    hass.bus.async_listen(EVENT_CLIP_SAVED, delete)
+    clip_id = recorder.async_trigger("action", 0.5)
+    await wait_for(hass, lambda: clip_id not in recorder._unsaved)
+    await hass.async_block_till_done()
+    assert recorder.store.get(clip_id) is None
+    assert recorder.not_recorded(clip_id) is None
+    keep = {"config_entry_id": entry_id, "clip_id": clip_id, "keep": True}
+    assert (await refused(hass, "keep_clip", keep)).translation_key == "unknown_clip"
 
 
 async def test_clips_not_recorded_are_remembered_up_to_a_limit(

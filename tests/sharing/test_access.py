@@ -313,6 +313,32 @@ async def test_snapshot_share_for_a_recipient_uses_the_masking_path(
     assert not stored.exists()
 
 
+async def test_notification_snapshot_across_privacy_mode_is_refused(
+    hass: HomeAssistant, integration: MockConfigEntry, source_camera: SourceCamera
+) -> None:
+    """Privacy mode on and off again while the snapshot was taken: nothing shared."""
+    peephole = integration.runtime_data
+    real = peephole.async_masked_image
+
+    async def taken_across_privacy_mode(*args: Any, **kwargs: Any) -> bytes:
+        peephole.async_set_privacy_mode(True)
+        peephole.async_set_privacy_mode(False)
+        return await real(*args, **kwargs)
+
+    with (
+        patch.object(peephole, "async_masked_image", taken_across_privacy_mode),
+        pytest.raises(ServiceValidationError) as err,
+    ):
+        await call(
+            hass,
+            "share_snapshot",
+            {"config_entry_id": integration.entry_id},
+            return_response=True,
+        )
+    assert err.value.translation_key == "privacy_mode_on"
+    assert not async_get_registry(hass).shares
+
+
 # --- export ---------------------------------------------------------------------------------
 
 

@@ -110,6 +110,36 @@ async def test_privacy_mode_turned_on_while_the_camera_answers(
     no_jpeg_in_body(await response.read(), canary_frame)
 
 
+async def test_privacy_mode_on_and_off_across_a_reload(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    canary_frame: bytes,
+    sources: HeldSourceCamera,
+    ask: Ask,
+) -> None:
+    """Privacy mode on, the doorbell reloaded (privacy restored), then off: dropped."""
+    task = await _held(hass, sources, ask)
+    await _switch_privacy(hass, "turn_on")
+    # (No async_block_till_done: it would wait for the held request too.)
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    assert init_integration.runtime_data.privacy_mode  # restored by the new runtime
+    await _switch_privacy(hass, "turn_off")
+    sources.release.set()
+    response = await task
+    assert response.status == HTTPStatus.CONFLICT
+    assert (await error_of(response))["code"] == "zone_editor_privacy_mode"
+    no_jpeg_in_body(await response.read(), canary_frame)
+
+
+async def _switch_privacy(hass: HomeAssistant, service: str) -> None:
+    await hass.services.async_call(
+        "switch",
+        service,
+        {"entity_id": "switch.front_door_privacy_mode"},
+        blocking=True,
+    )
+
+
 async def test_doorbell_unloaded_while_the_camera_answers(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
