@@ -153,16 +153,23 @@ async def test_probe_that_cannot_tell_raises(tmp_path: Path) -> None:
         await async_probe(str(slow), clip, 0.2)
 
 
-async def test_reconcile_drops_and_recovers(
-    hass: HomeAssistant, tmp_path: Path
-) -> None:
-    store = ClipStore(hass, "entry")
-    store.directory = tmp_path
-    await store.async_load()
+@pytest.fixture
+async def store(hass: HomeAssistant, tmp_path: Path) -> ClipStore:
+    """An empty clip store in ``tmp_path``."""
+    clips = ClipStore(hass, "entry")
+    clips.directory = tmp_path
+    await clips.async_load()
+    return clips
+
+
+def _clip_ids(count: int) -> list[str]:
+    """``count`` clip ids, a minute apart, newest first."""
     now = datetime.now(UTC).replace(microsecond=0)
-    gone, empty, orphan, broken, replaced = (
-        new_clip_id(now - timedelta(minutes=m)) for m in (1, 2, 3, 4, 5)
-    )
+    return [new_clip_id(now - timedelta(minutes=m)) for m in range(1, count + 1)]
+
+
+async def test_reconcile_drops_and_recovers(store: ClipStore, tmp_path: Path) -> None:
+    gone, empty, orphan, broken, replaced = _clip_ids(5)
     for clip_id in (gone, empty):
         store.clips[clip_id] = Clip(
             id=clip_id, start=clip_id_time(clip_id), duration=1, size=10, trigger="ring"
@@ -190,17 +197,13 @@ async def test_reconcile_drops_and_recovers(
 
 
 async def test_reconcile_partial_next_to_a_clip_file(
-    hass: HomeAssistant, tmp_path: Path
+    store: ClipStore, tmp_path: Path
 ) -> None:
     """A partial clip next to a clip file of the same id: the one that plays stays.
 
     An indexed clip recovered from its partial keeps its trigger and keep flag.
     """
-    store = ClipStore(hass, "entry")
-    store.directory = tmp_path
-    await store.async_load()
-    now = datetime.now(UTC).replace(microsecond=0)
-    whole, broken = (new_clip_id(now - timedelta(minutes=m)) for m in (1, 2))
+    whole, broken = _clip_ids(2)
     store.clips[broken] = Clip(
         id=broken,
         start=clip_id_time(broken),
@@ -228,14 +231,10 @@ async def test_reconcile_partial_next_to_a_clip_file(
 
 
 async def test_reconcile_leaves_what_ffmpeg_could_not_check(
-    hass: HomeAssistant, tmp_path: Path
+    store: ClipStore, tmp_path: Path
 ) -> None:
     """ffmpeg missing or too slow at start-up: nothing is removed, all is checked later."""
-    store = ClipStore(hass, "entry")
-    store.directory = tmp_path
-    await store.async_load()
-    now = datetime.now(UTC).replace(microsecond=0)
-    partial, final = (new_clip_id(now - timedelta(minutes=m)) for m in (1, 2))
+    partial, final = _clip_ids(2)
     (tmp_path / f"{partial}.partial.mp4").write_bytes(b"fragments")
     (tmp_path / f"{final}.mp4").write_bytes(b"complete")
     for clip_id in (partial, final):
@@ -260,7 +259,7 @@ async def test_reconcile_leaves_what_ffmpeg_could_not_check(
 
 
 async def test_reconcile_removes_the_thumbnails_of_lost_clips(
-    hass: HomeAssistant, tmp_path: Path
+    store: ClipStore, tmp_path: Path
 ) -> None:
     """A kill just after a clip's thumbnail is written leaves it without a clip.
 
@@ -268,13 +267,7 @@ async def test_reconcile_removes_the_thumbnails_of_lost_clips(
     ffmpeg as a clip starts leaves ``<id>.jpg`` and no partial file, or one with no
     fragment.) Nothing indexes such a thumbnail and retention never removes it.
     """
-    store = ClipStore(hass, "entry")
-    store.directory = tmp_path
-    await store.async_load()
-    now = datetime.now(UTC).replace(microsecond=0)
-    kept, killed, unplayable, recovered, dropped = (
-        new_clip_id(now - timedelta(minutes=m)) for m in (1, 2, 3, 4, 5)
-    )
+    kept, killed, unplayable, recovered, dropped = _clip_ids(5)
     for clip_id in (kept, dropped):
         store.clips[clip_id] = Clip(
             id=clip_id,
