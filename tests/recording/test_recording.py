@@ -26,7 +26,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.peephole.clips import Clip
+from custom_components.peephole.clips import Clip, ProbeError
 from custom_components.peephole.const import (
     CONF_MIN_FREE_MB,
     CONF_ZONES,
@@ -305,6 +305,40 @@ async def test_ffmpeg_killed_mid_recording_keeps_a_playable_clip(
     assert clip.duration >= 1
     assert_masked(decode_clip(recorder.store.clip_path(clip)))
     assert not list(recorder.store.directory.glob("*.partial.mp4"))
+
+
+async def test_clip_ffmpeg_cannot_check_is_left_for_the_next_start(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """ffmpeg killed, and the check of what it wrote times out: nothing is removed.
+
+    The partial clip stays (and its thumbnail); the next start indexes it.
+    """
+    recorder = init_integration.runtime_data.recorder
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await _fill_buffer(init_integration)
+    clip_id = recorder.async_trigger("action", 30)
+    await wait_for(hass, lambda: recorder.session and recorder.session.encoder)
+    await asyncio.sleep(2.5)
+
+    async def cannot_tell(path: Path) -> float | None:
+        raise ProbeError("ffmpeg took more than 30 s")
+
+    with patch.object(recorder, "async_probe", cannot_tell):
+        os.kill(recorder.session.encoder.pid, signal.SIGKILL)
+        await wait_for(hass, lambda: clip_id not in recorder._unsaved)
+    assert not saved
+    assert recorder.store.get(clip_id) is None
+    directory = recorder.store.directory
+    assert (directory / f"{clip_id}.partial.mp4").is_file()
+    assert (directory / f"{clip_id}.jpg").is_file()
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    clip = init_integration.runtime_data.recorder.store.get(clip_id)
+    assert clip is not None
+    assert clip.incomplete
+    assert clip.thumbnail
+    assert_masked(decode_clip(recorder.store.clip_path(clip)))
 
 
 async def test_restart_mid_recording_reconciles(
