@@ -127,6 +127,15 @@ def test_shipped_config_features() -> None:
         b["platform"] for b in config["button"]
     }
     assert {"wifi_signal", "uptime", "restart"} <= platforms
+    # An update blocks the loop: the chime is silenced first. No modem sleep
+    # (mains powered). No motion while the PIR module warms up.
+    ota = config["ota"]
+    assert len(ota) == 1
+    assert "ring_chime" in str(ota[0]["on_begin"])
+    assert "chime_relay" in str(ota[0]["on_begin"])
+    assert config["wifi"]["power_save_mode"] == "none"
+    motion = next(s for s in config["binary_sensor"] if s["id"] == "motion")
+    assert "millis() < 60000" in str(motion["filters"][0])
     # Secure by default.
     assert "captive_portal" not in config
     assert "web_server" not in config
