@@ -728,6 +728,15 @@ def _action_ids(call: ServiceCall) -> dict[str, str]:
     }
 
 
+async def _restart_automations(hass: HomeAssistant) -> None:
+    """Stop every automation (and its runs) and start it again, as a restart does."""
+    for service in ("turn_off", "turn_on"):
+        await hass.services.async_call(
+            "automation", service, {"entity_id": "all"}, blocking=True
+        )
+    await _settle(hass)
+
+
 async def _tap(hass: HomeAssistant, action: str) -> None:
     """The Companion app reports a tap on a notification button."""
     hass.bus.async_fire("mobile_app_notification_action", {"action": action})
@@ -952,22 +961,29 @@ async def test_notify_in_privacy_mode_has_no_keep_button(
     assert list(_action_ids(call)) == ["Live view", "Privacy mode"]
 
 
-async def test_notify_buttons_expire(
+async def test_notify_buttons_work_however_late(
     hass: HomeAssistant,
     blueprint_config: Path,
     phones: dict[str, str],
     notify_calls: dict[str, list[ServiceCall]],
     freezer: FrozenDateTimeFactory,
 ) -> None:
+    """No run waits for a button: a tap hours later, after a reload, still acts.
+
+    (An automation made with the old "Buttons work for" input still loads.)
+    """
     freezer.move_to(_at(12))
     await _setup_automations(
         hass, "notify_ring.yaml", _notify_inputs(phones, action_timeout=3)
     )
     await _ring_without_clip(hass, freezer)
+    (automation,) = hass.states.async_all("automation")
+    assert automation.attributes["current"] == 0  # the ring's run is over
     privacy = _action_ids(notify_calls["notify.mobile_app_pixel_8"][0])["Privacy mode"]
-    await _wait(hass, freezer, minutes=3, seconds=1)
+    await _wait(hass, freezer, minutes=180)
+    await _restart_automations(hass)
     await _tap(hass, privacy)
-    assert hass.states.get(PRIVACY).state == STATE_OFF
+    assert hass.states.get(PRIVACY).state == STATE_ON
 
 
 async def test_notify_new_ring_replaces_the_last(
@@ -977,7 +993,7 @@ async def test_notify_new_ring_replaces_the_last(
     notify_calls: dict[str, list[ServiceCall]],
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Same tag on the phone; only the newest notification's buttons act."""
+    """Same tag on the phone: the new notification replaces the last one."""
     freezer.move_to(_at(12))
     await _setup_automations(hass, "notify_ring.yaml", _notify_inputs(phones))
     await _ring_without_clip(hass, freezer)
@@ -986,9 +1002,7 @@ async def test_notify_new_ring_replaces_the_last(
     assert len(calls) == 2
     assert calls[0].data["data"]["tag"] == calls[1].data["data"]["tag"]
     first, second = (_action_ids(call)["Privacy mode"] for call in calls)
-    assert first != second
-    await _tap(hass, first)
-    assert hass.states.get(PRIVACY).state == STATE_OFF
+    assert first == second  # the doorbell's button, whichever notification shows it
     await _tap(hass, second)
     assert hass.states.get(PRIVACY).state == STATE_ON
 
@@ -1025,6 +1039,8 @@ async def test_notify_keep_clip_end_to_end(
     if saved_before_tap:
         await _until(lambda: saved)
         assert not recorder.store.get(clip_id).keep
+        # Tapped later: after a restart too (no run waits for the button).
+        await _restart_automations(hass)
     else:
         assert recorder.recording
     await _tap(hass, actions["Keep clip"])
@@ -1281,6 +1297,7 @@ async def test_record_on_motion_someone_home_selected_people_and_interval(
             "camera": PEEPHOLE_CAMERA,
             "presence": "someone_home",
             "people": ["person.bob"],
+            "min_interval": 60,
         },
     )
     await people("alice", "home")  # Alice does not count here
@@ -1288,11 +1305,50 @@ async def test_record_on_motion_someone_home_selected_people_and_interval(
     assert record_calls == []
     await people("bob", "home")
     await _motion(hass, freezer)
-    await _motion(hass, freezer)  # within the default 60 s
+    await _motion(hass, freezer)  # within the 60 s
     assert len(record_calls) == 1
     await _wait(hass, freezer, seconds=60)
     await _motion(hass, freezer)
     assert len(record_calls) == 2
+
+
+async def test_record_on_motion_every_motion_by_default_and_not_in_privacy_mode(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    init_integration: MockConfigEntry,
+    record_calls: list[ServiceCall],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Every motion records (a clip running is extended); privacy mode: no run."""
+    freezer.move_to(_at(12))
+    driveway = "binary_sensor.driveway_motion"
+
+    async def motion() -> None:
+        for state in (STATE_ON, STATE_OFF):
+            freezer.tick(timedelta(seconds=1))
+            hass.states.async_set(driveway, state, {"device_class": "motion"})
+            await _settle(hass)
+
+    hass.states.async_set(driveway, STATE_OFF, {"device_class": "motion"})
+    await _setup_automations(
+        hass,
+        "record_on_motion.yaml",
+        {"motion": driveway, "camera": PEEPHOLE_CAMERA, "presence": "always"},
+    )
+    await motion()
+    await motion()  # two seconds later: recorded (extends the clip) too
+    assert len(record_calls) == 2
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": PRIVACY}, blocking=True
+    )
+    assert hass.states.get(PEEPHOLE_CAMERA).attributes["privacy_mode"] is True
+    await motion()
+    assert len(record_calls) == 2
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": PRIVACY}, blocking=True
+    )
+    await motion()
+    assert len(record_calls) == 3
 
 
 async def test_record_on_motion_custom_action(
@@ -1402,3 +1458,36 @@ async def test_privacy_by_presence_at_start(
     await hass.async_start()
     await _settle(hass)
     assert hass.states.get(PRIVACY).state == STATE_ON
+
+
+@pytest.mark.parametrize("comes_home", [False, True])
+async def test_privacy_by_presence_at_start_with_nobody_home_yet(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    people: Callable[[str, str], Any],
+    freezer: FrozenDateTimeFactory,
+    comes_home: bool,
+) -> None:
+    """Started with nobody home (maybe not known yet): off only a minute later.
+
+    Privacy mode was on before the restart; someone reported home within that
+    minute keeps it on.
+    """
+    freezer.move_to(_at(12))
+    await people("alice", "not_home")
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": PRIVACY}, blocking=True
+    )
+    hass.set_state(hass.state.__class__.not_running)
+    await _setup_automations(
+        hass, "privacy_by_presence.yaml", {"privacy_switches": [PRIVACY]}
+    )
+    await hass.async_start()
+    await _settle(hass)
+    assert hass.states.get(PRIVACY).state == STATE_ON
+    await _wait(hass, freezer, seconds=30)
+    assert hass.states.get(PRIVACY).state == STATE_ON
+    if comes_home:
+        await people("alice", "home")
+    await _wait(hass, freezer, seconds=31)
+    assert hass.states.get(PRIVACY).state == (STATE_ON if comes_home else STATE_OFF)
