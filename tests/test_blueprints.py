@@ -1001,10 +1001,11 @@ async def test_notify_new_ring_replaces_the_last(
     calls = notify_calls["notify.mobile_app_pixel_8"]
     assert len(calls) == 2
     assert calls[0].data["data"]["tag"] == calls[1].data["data"]["tag"]
-    first, second = (_action_ids(call)["Privacy mode"] for call in calls)
-    assert first == second  # the doorbell's button, whichever notification shows it
-    await _tap(hass, second)
-    assert hass.states.get(PRIVACY).state == STATE_ON
+    # The doorbell's button, whichever notification shows it.
+    (entry,) = hass.config_entries.async_entries("peephole")
+    assert {_action_ids(call)["Privacy mode"] for call in calls} == {
+        f"PEEPHOLE_PRIVACY_{entry.entry_id}"
+    }
 
 
 @pytest.mark.parametrize("saved_before_tap", [False, True])
@@ -1130,6 +1131,82 @@ async def test_notify_only_when_condition_and_without_buttons(
     # Nothing to wait for: the run is over.
     (automation,) = hass.states.async_all("automation")
     assert automation.attributes["current"] == 0
+
+
+async def test_notify_buttons_only_of_this_doorbell(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    phones: dict[str, str],
+    notify_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Taps act past "Only when"; foreign ids, and other doorbells' buttons, do not.
+
+    A doorbell or privacy switch that is not the camera's own Peephole gets no
+    button.
+    """
+    freezer.move_to(_at(12))
+    hass.states.async_set("input_boolean.notify_me", STATE_ON)
+    only_when = {
+        "condition": "state",
+        "entity_id": "input_boolean.notify_me",
+        "state": STATE_ON,
+    }
+    await _setup_automations(
+        hass,
+        "notify_ring.yaml",
+        _notify_inputs(
+            {"Pixel 8": phones["Pixel 8"]},
+            title="{{ trigger.to_state.name }}",  # a ring's template, not a tap's
+            extra_conditions=[only_when],
+        ),
+    )
+    await _ring_without_clip(hass, freezer)
+    (call,) = notify_calls["notify.mobile_app_pixel_8"]
+    privacy = _action_ids(call)["Privacy mode"]
+    hass.states.async_set("input_boolean.notify_me", STATE_OFF)
+    (entry,) = hass.config_entries.async_entries("peephole")
+    entry_id = entry.entry_id
+    other = "01JZZZZZZZZZZZZZZZZZZZZZZZ"
+    for foreign in (1, "True", f"PEEPHOLE_PRIVACY_{other}", f"PEEPHOLE_KEEP_{other}_x"):
+        await _tap(hass, foreign)
+    await _tap(hass, f"PEEPHOLE_KEEP_{entry_id}_")  # no clip id at all
+    assert hass.states.get(PRIVACY).state == STATE_OFF
+    (automation,) = hass.states.async_all("automation")
+    assert automation.attributes["current"] == 0
+    await _tap(hass, privacy)
+    assert hass.states.get(PRIVACY).state == STATE_ON
+
+
+async def test_notify_no_buttons_for_another_peepholes_entities(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    phones: dict[str, str],
+    notify_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A ring of a doorbell that is not the camera's Peephole: no Keep clip."""
+    freezer.move_to(_at(12))
+    other_doorbell = "event.garden_gate_doorbell"
+    hass.states.async_set(other_doorbell, "unknown", {"device_class": "doorbell"})
+    await _setup_automations(
+        hass,
+        "notify_ring.yaml",
+        _notify_inputs(
+            {"Pixel 8": phones["Pixel 8"]},
+            doorbell=other_doorbell,
+            privacy_switch="switch.garden_gate_privacy_mode",
+        ),
+    )
+    freezer.tick(timedelta(seconds=1))
+    hass.states.async_set(
+        other_doorbell,
+        dt_util.utcnow().isoformat(timespec="milliseconds"),
+        {"device_class": "doorbell", "event_type": "ring", "clip_id": "x"},
+    )
+    await _settle(hass)
+    (call,) = notify_calls["notify.mobile_app_pixel_8"]
+    assert list(_action_ids(call)) == ["Live view"]
 
 
 # --- presence (real person and zone integrations) ----------------------------------
