@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from http import HTTPStatus
 import json
 from typing import Any
 
@@ -65,6 +66,10 @@ INVALID = [
         "too_many_zones",
     ),
 ]
+
+
+# The translated error when the source camera gives no picture.
+SOURCE_FAILED = "Could not get an image from the source camera camera.porch."
 
 
 @pytest.fixture
@@ -162,6 +167,16 @@ async def user_token(hass: HomeAssistant, group_id: str) -> str:
     user = MockUser(groups=[group]).add_to_hass(hass)
     assert not user.is_admin
     return await token_of(hass, user)
+
+
+async def jpeg_of(response: Any) -> bytes:
+    """The editor's picture: a JPEG answered OK, never kept by a cache."""
+    assert response.status == HTTPStatus.OK, await response.text()
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.headers["Cache-Control"] == "no-store"
+    body: bytes = await response.read()
+    assert body[:2] == b"\xff\xd8"
+    return body
 
 
 async def error_of(response: Any) -> dict[str, Any]:

@@ -24,15 +24,16 @@ from tests.conftest import SourceCamera
 from tests.masking.frames import encode, photo
 
 from .conftest import (
+    SOURCE_FAILED,
     STREET,
     error_of,
+    jpeg_of,
     no_jpeg_in,
     no_jpeg_in_body,
     token_of,
     user_token,
 )
 
-SOURCE_FAILED = "Could not get an image from the source camera camera.porch."
 VIEWS = pytest.mark.parametrize("view", ["snapshot", "preview"])
 
 
@@ -61,12 +62,7 @@ async def test_admins_who_are_not_the_owner_get_it(
     assert not hass_admin_user.is_owner
     assert hass_admin_user.is_admin
     client = await hass_client(await token_of(hass, hass_admin_user))
-    response = await ask(client, view, init_integration.entry_id)
-    assert response.status == HTTPStatus.OK, await response.text()
-    assert response.headers["Content-Type"] == "image/jpeg"
-    assert response.headers["Cache-Control"] == "no-store"
-    body = await response.read()
-    assert body[:2] == b"\xff\xd8"
+    body = await jpeg_of(await ask(client, view, init_integration.entry_id))
     if view == "snapshot":
         assert body == canary_frame
 

@@ -35,20 +35,9 @@ from .conftest import (
     WINDOW,
     WsClient,
     error_of,
+    jpeg_of,
     no_jpeg_in,
 )
-
-SOURCE_FAILED = "Could not get an image from the source camera camera.porch."
-
-
-async def _picture(response: Any) -> bytes:
-    """The preview's JPEG, not to be kept by the browser."""
-    assert response.status == HTTPStatus.OK, await response.text()
-    assert response.headers["Content-Type"] == "image/jpeg"
-    assert response.headers["Cache-Control"] == "no-store"
-    body: bytes = await response.read()
-    assert body[:2] == b"\xff\xd8"
-    return body
 
 
 async def test_preview_masks_like_peephole_and_changes_nothing(
@@ -63,7 +52,7 @@ async def test_preview_masks_like_peephole_and_changes_nothing(
     url = preview_url(init_integration.entry_id)
     requests = len(sources.requests)
     draft = [STREET, {**WINDOW, "name": "  Window "}]
-    masked = await _picture(await client.post(url, json={"zones": draft}))
+    masked = await jpeg_of(await client.post(url, json={"zones": draft}))
     assert len(sources.requests) == requests + 1  # a fresh frame, fetched now
     # The canary is masked inside both draft zones.
     out = decode_rgb(masked)
@@ -80,7 +69,7 @@ async def test_preview_masks_like_peephole_and_changes_nothing(
     assert np.abs(np.diff(window[..., 1], axis=1)).mean() > 30  # canary visible
     # A disabled draft zone is not masked in the preview, as it would not be live.
     out = decode_rgb(
-        await _picture(
+        await jpeg_of(
             await client.post(
                 url, json={"zones": [{**STREET, "enabled": False}, WINDOW]}
             )
