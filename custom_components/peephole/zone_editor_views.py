@@ -31,6 +31,8 @@ same text the websocket commands send), with a matching status.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -109,6 +111,38 @@ async def _async_error_response(
     return view.json_message(message, status, message_code=err.code, headers=NO_STORE)
 
 
+async def _async_editor_picture(
+    hass: HomeAssistant,
+    entry_id: str,
+    make: Callable[[bytes], Awaitable[bytes]],
+) -> bytes:
+    """Make the editor's picture from a fresh frame of a loaded doorbell's source.
+
+    Privacy mode is checked before the camera is asked, when its frame arrives,
+    and once more after ``make`` (the executor's work): the caller answers with
+    no await in between. Raises EditorError.
+    """
+    entry = get_entry(hass, entry_id, loaded=True)
+    frame, since = await async_source_frame(hass, entry)
+    picture = await make(frame)
+    check_may_show(entry, since)
+    return picture
+
+
+async def _async_checked(hass: HomeAssistant, frame: bytes) -> bytes:
+    """Return ``frame`` if it is a well-formed JPEG within the masker's bounds.
+
+    Only such a frame is shown. Raises EditorError.
+    """
+    try:
+        await hass.async_add_executor_job(read_frame_info, frame)
+    except MaskError as err:
+        raise EditorError(
+            ERR_FRAME_DROPPED, "exceptions", {"reason": err.reason}
+        ) from err
+    return frame
+
+
 def _jpeg_response(jpeg: bytes) -> web.Response:
     """Answer a picture for the editor, not to be kept by the browser."""
     return web.Response(body=jpeg, content_type="image/jpeg", headers=NO_STORE)
@@ -126,16 +160,9 @@ class ZoneSnapshotView(HomeAssistantView):
         """Fetch a fresh source frame and send it; never keep it."""
         hass = request.app[KEY_HASS]
         try:
-            entry = get_entry(hass, entry_id, loaded=True)
-            frame, since = await async_source_frame(hass, entry)
-            try:
-                # Only a well-formed JPEG within the masker's bounds is shown.
-                await hass.async_add_executor_job(read_frame_info, frame)
-            except MaskError as err:
-                raise EditorError(
-                    ERR_FRAME_DROPPED, "exceptions", {"reason": err.reason}
-                ) from err
-            check_may_show(entry, since)  # no await from here to the answer
+            frame = await _async_editor_picture(
+                hass, entry_id, partial(_async_checked, hass)
+            )
         except EditorError as err:
             return await _async_error_response(
                 self, hass, request.query.get(QUERY_LANGUAGE), err
@@ -173,10 +200,9 @@ class ZonePreviewView(HomeAssistantView):
             language = body.get(ATTR_LANGUAGE, language)
             # The same order as the options flow: the zones first, then the entry.
             zones = zones_to_preview(body[ATTR_ZONES])
-            entry = get_entry(hass, entry_id, loaded=True)
-            frame, since = await async_source_frame(hass, entry)
-            masked = await _async_mask(hass, zones, frame)
-            check_may_show(entry, since)  # no await from here to the answer
+            masked = await _async_editor_picture(
+                hass, entry_id, partial(_async_mask, hass, zones)
+            )
         except EditorError as err:
             return await _async_error_response(self, hass, language, err)
         return _jpeg_response(masked)
