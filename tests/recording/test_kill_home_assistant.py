@@ -143,11 +143,7 @@ class Client:
 
     async def get(self, path: str) -> Any:
         """GET a JSON API."""
-        async with self.session.get(
-            f"{self.url}{path}", headers=self.headers
-        ) as response:
-            assert response.status == 200, f"GET {path}: {response.status}"
-            return await response.json()
+        return json.loads(await self.download(path))
 
     async def state(self, entity_id: str) -> str | None:
         """Return an entity's state (None if it has none)."""
@@ -167,7 +163,7 @@ class Client:
         return entry
 
     async def download(self, path: str) -> bytes:
-        """GET a file (a clip from Peephole's clip view)."""
+        """GET a file (a clip from Peephole's clip view, or a JSON answer)."""
         async with self.session.get(
             f"{self.url}{path}", headers=self.headers
         ) as response:

@@ -97,6 +97,19 @@ async def _fill_buffer(entry: MockConfigEntry, seconds: float = 1.0) -> None:
 CLOCK_ZONE = {"name": "Clock", "points": [[0, 0.8], [1, 0.8], [1, 1], [0, 1]]}
 
 
+async def _turn_zone(
+    hass: HomeAssistant, entry: MockConfigEntry, *, enabled: bool
+) -> None:
+    """Turn the test's zone on or off with peephole.set_zone."""
+    await hass.services.async_call(
+        DOMAIN,
+        "set_zone",
+        {"config_entry_id": entry.entry_id, "zone": ZONE["name"], "enabled": enabled},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+
+
 def _clock_hidden(frames: npt.NDArray[np.uint8]) -> bool:
     """Whether the clock is masked (one flat fill) in every frame (n, h, w, 3)."""
     return float(frames[:, CLOCK_TOP:CLOCK_BOTTOM].std(axis=(1, 2, 3)).max()) < 6
@@ -587,29 +600,9 @@ async def test_turning_a_zone_off_keeps_the_pre_roll(
     recorder = init_integration.runtime_data.recorder
     await _fill_buffer(init_integration)
     newest = recorder.buffer.latest  # (the oldest may age out meanwhile)
-    await hass.services.async_call(
-        DOMAIN,
-        "set_zone",
-        {
-            "config_entry_id": init_integration.entry_id,
-            "zone": ZONE["name"],
-            "enabled": False,
-        },
-        blocking=True,
-    )
-    await hass.async_block_till_done()
+    await _turn_zone(hass, init_integration, enabled=False)
     assert not init_integration.runtime_data.zones[0].enabled
     assert newest in list(recorder.buffer)
     # Turning it on again masks more: the pre-roll made without it goes.
-    await hass.services.async_call(
-        DOMAIN,
-        "set_zone",
-        {
-            "config_entry_id": init_integration.entry_id,
-            "zone": ZONE["name"],
-            "enabled": True,
-        },
-        blocking=True,
-    )
-    await hass.async_block_till_done()
+    await _turn_zone(hass, init_integration, enabled=True)
     assert newest not in list(recorder.buffer)
