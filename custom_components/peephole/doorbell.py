@@ -298,6 +298,14 @@ class Peephole:
             LOGGER.debug("%s: privacy mode %s", self.entry.title, enabled)
             self.async_update_listeners()
 
+    def private_since(self, turned_on: int) -> bool:
+        """Whether privacy mode is on, or came on since a picture was asked for.
+
+        ``turned_on`` is ``privacy_turned_on`` as it was then; privacy mode may be
+        off again, but the picture may have been taken while it was on.
+        """
+        return self.privacy_mode or self.privacy_turned_on != turned_on
+
     # --- frames ------------------------------------------------------------------
 
     async def async_masked_image(
@@ -411,12 +419,9 @@ class Peephole:
         """Return ``frame``, or the placeholder if privacy mode came on meanwhile.
 
         Given ``turned_on`` (``privacy_turned_on`` when the frame was asked for),
-        also when privacy mode came on and is already off again: the frame may
-        have been taken while it was on.
+        also when it came on and is off again (see ``private_since``).
         """
-        if self.privacy_mode or (
-            turned_on is not None and turned_on != self.privacy_turned_on
-        ):
+        if self.privacy_mode if turned_on is None else self.private_since(turned_on):
             return await self.async_placeholder()
         return frame
 

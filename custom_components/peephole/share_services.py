@@ -577,7 +577,7 @@ async def _async_snapshot(entry: PeepholeConfigEntry) -> bytes:
         image = await peephole.async_masked_image()
         # (Privacy mode that came on and went off again meanwhile: the image is
         # the placeholder, not worth sharing.)
-        if not peephole.privacy_mode and peephole.privacy_turned_on == turned_on:
+        if not peephole.private_since(turned_on):
             return image
     raise ServiceValidationError(
         translation_domain=DOMAIN,

@@ -185,20 +185,17 @@ def check_may_show(
         raise EditorError(ERR_ENTRY_NOT_LOADED, "exceptions", {"name": entry.title})
     # The entry's current runtime object (a reload makes a new one).
     peephole = entry.runtime_data
-    if peephole.privacy_mode or (
-        since is not None and _privacy_came_on(since, peephole)
-    ):
+    if since is None:
+        private = peephole.privacy_mode
+    elif since[0] is peephole:
+        private = peephole.private_since(since[1])
+    else:
+        # Reloaded since: the new runtime came later, so any turn-on of it did
+        # too; and the old one may have seen privacy mode come on before it went.
+        private = since[0].private_since(since[1]) or peephole.private_since(0)
+    if private:
         raise EditorError(ERR_PRIVACY_MODE, "exceptions", {"name": entry.title})
     return peephole, peephole.privacy_turned_on
-
-
-def _privacy_came_on(since: ShowCheck, peephole: Peephole) -> bool:
-    """Whether privacy mode came on after ``since`` (maybe in an older runtime)."""
-    before, turned_on = since
-    if before.privacy_turned_on != turned_on:
-        return True
-    # Reloaded since: the new runtime came later, so any turn-on of it did too.
-    return before is not peephole and peephole.privacy_turned_on > 0
 
 
 async def async_source_frame(
