@@ -423,6 +423,7 @@ async def test_options_flow_source_without_ring_type(
         ),
         ({"name": "A", "points": "zero, one"}, "points", "invalid_points"),
         ({"name": "   ", "points": "0,0; 1,0; 1,1"}, "name", "invalid_name"),
+        ({"name": "gate\x00", "points": "0,0; 1,0; 1,1"}, "name", "name_characters"),
         ({"name": "street", "points": "0,0; 1,0; 1,1"}, "name", "duplicate_name"),
     ],
 )

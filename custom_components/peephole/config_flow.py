@@ -73,6 +73,7 @@ CONF_ZONE_ENABLED = "enabled"
 # Which form field a zone error belongs to.
 ZONE_ERROR_FIELDS = {
     "invalid_name": CONF_ZONE_NAME,
+    "name_characters": CONF_ZONE_NAME,
     "duplicate_name": CONF_ZONE_NAME,
     "invalid_points": CONF_ZONE_POINTS,
     "too_few_points": CONF_ZONE_POINTS,

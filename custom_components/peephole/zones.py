@@ -15,6 +15,7 @@ Error keys and their placeholders:
 ``point_out_of_range``    ``zone``, ``point`` (``"x,y"``)
 ``self_intersecting``     ``zone``
 ``invalid_name``          ``zone``, ``max`` (maximum name length)
+``name_characters``       ``zone`` (the name, control characters shown escaped)
 ``duplicate_name``        ``zone``
 ``too_many_zones``        ``max``
 ========================  ===============================================
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 import math
 import re
 from typing import Any, Final
+import unicodedata
 
 type Point = tuple[float, float]
 
@@ -36,6 +38,12 @@ MAX_POINTS: Final = 32
 # automation or API client from storing an unbounded list in the entry.
 MAX_ZONES: Final = 64
 MAX_NAME_LENGTH: Final = 64
+# Characters a name may not hold: control characters (Cc), line and paragraph
+# separators, and the bidirectional embeddings, overrides and isolates.
+_NAME_FORBIDDEN_CATEGORIES: Final = frozenset({"Cc", "Zl", "Zp"})
+_BIDI_CONTROLS: Final = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 MAX_POINTS_TEXT: Final = 4096
 
 _PAIR_SEPARATORS: Final = re.compile(r"[;\n\r]+")
@@ -171,6 +179,19 @@ def is_simple_polygon(points: Sequence[Point]) -> bool:
     return area2 != 0
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a character that has no place in a name.
+
+    Control characters (NUL, newlines, escapes...), line and paragraph separators
+    and the bidirectional overrides that make a name read differently from what
+    it is.
+    """
+    return any(
+        unicodedata.category(ch) in _NAME_FORBIDDEN_CATEGORIES or ch in _BIDI_CONTROLS
+        for ch in text
+    )
+
+
 def validate_zone(zone: Zone) -> None:
     """Check one zone: name, point count, coordinate range and shape.
 
@@ -179,6 +200,10 @@ def validate_zone(zone: Zone) -> None:
     name = zone.name
     if not name.strip() or len(name) > MAX_NAME_LENGTH:
         raise ZoneError("invalid_name", {"zone": name, "max": str(MAX_NAME_LENGTH)})
+    if has_control_characters(name):
+        raise ZoneError(
+            "name_characters", {"zone": name.encode("unicode_escape").decode()}
+        )
     points = zone.points
     if len(points) < MIN_POINTS:
         raise ZoneError("too_few_points", {"zone": name, "min": str(MIN_POINTS)})

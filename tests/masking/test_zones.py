@@ -198,6 +198,34 @@ def test_invalid_name(name: str) -> None:
     assert info.value.placeholders["max"] == str(MAX_NAME_LENGTH)
 
 
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("gate\x00", "gate\\x00"),
+        ("two\nlines", "two\\nlines"),
+        ("bell\x07", "bell\\x07"),
+        ("del\x7f", "del\\x7f"),
+        ("c1\x85", "c1\\x85"),
+        ("para\u2029graph", "para\\u2029graph"),
+        ("\u202eteerts", "\\u202eteerts"),
+        ("iso\u2066late", "iso\\u2066late"),
+    ],
+)
+def test_names_with_control_characters_are_refused(name: str, shown: str) -> None:
+    with pytest.raises(ZoneError) as info:
+        validate_zone(zone(name=name))
+    assert info.value.key == "name_characters"
+    # The message shows where the character is, escaped (never the raw control).
+    assert info.value.placeholders == {"zone": shown}
+    with pytest.raises(ZoneError):
+        zones_from_storage([{"name": name, "points": [[0, 0], [1, 0], [1, 1]]}])
+
+
+@pytest.mark.parametrize("name", ["Rue de l'Église", "街道", "hedge 🌳"])
+def test_printable_names_are_accepted(name: str) -> None:
+    validate_zone(zone(name=name))
+
+
 def test_duplicate_names() -> None:
     with pytest.raises(ZoneError) as info:
         validate_zones([zone("Street"), zone("hedge"), zone(" street ")])

@@ -55,6 +55,8 @@ INVALID = [
     ),
     ([{"name": " ", "points": STREET["points"]}], None, "invalid_name"),
     ([{"name": "x" * 65, "points": STREET["points"]}], None, "invalid_name"),
+    ([{"name": "gate\x00", "points": STREET["points"]}], None, "name_characters"),
+    ([{"name": "\u202eteerts", "points": STREET["points"]}], None, "name_characters"),
     ([STREET, {**WINDOW, "name": " street"}], None, "duplicate_name"),
     ([{"name": "A", "points": "0,0; 1,0; 1,1"}], None, "invalid_points"),
     ([{"name": "A", "points": [[0, 0], [1, "x"], [1, 1]]}], None, "invalid_points"),
