@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+import functools
 import io
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,27 @@ CAMERA = "camera.porch"
 RING_EVENT = "event.porch_button"
 RING_BINARY = "binary_sensor.porch_button"
 MOTION = "binary_sensor.porch_motion"
+
+
+def is_peephole_code(target: object) -> bool:
+    """Whether a callback is Peephole's own code, by its module (never by a path).
+
+    Unwraps bound methods, ``functools.partial`` and HA's ``HassJob``; a path or a
+    repr would also match anything installed under a folder named ``peephole``.
+    """
+    for _ in range(8):
+        if isinstance(target, functools.partial):
+            target = target.func
+        elif hasattr(target, "__func__"):
+            target = target.__func__
+        elif (job_target := getattr(target, "target", None)) is not None:
+            target = job_target
+        else:
+            break
+    module = getattr(target, "__module__", None) or ""
+    return module == "custom_components.peephole" or module.startswith(
+        "custom_components.peephole."
+    )
 
 
 @pytest.fixture(autouse=True)

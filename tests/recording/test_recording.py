@@ -35,7 +35,7 @@ from custom_components.peephole.const import (
     EVENT_CLIP_STARTED,
 )
 from custom_components.peephole.recorder import ClipEncoder
-from tests.conftest import MOTION, RING_EVENT, SourceCamera
+from tests.conftest import MOTION, RING_EVENT, SourceCamera, is_peephole_code
 
 from .conftest import (
     CLOCK_BOTTOM,
@@ -563,7 +563,7 @@ async def test_unload_while_recording_leaves_nothing_behind(
         def ours(handle: asyncio.TimerHandle) -> bool:
             callback = handle._callback
             owner = getattr(callback, "__self__", None)
-            return "peephole" in repr(callback) or "peephole" in repr(
+            return is_peephole_code(callback) or is_peephole_code(
                 getattr(owner, "action", None)
             )
 
