@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 # States that carry no information about the button.
-_NO_DATA = frozenset({"unavailable", "unknown", ""})
+_UNAVAILABLE = "unavailable"
+_NO_DATA = frozenset({_UNAVAILABLE, "unknown", ""})
 
 # An event entity's state is the time of its last event. One that is older than this
 # when we see it is a restored state (after a restart or reconnect), not a new press.
@@ -25,8 +26,10 @@ class RingDetector:
       a reconnecting device must not ring the house.
     * ``event`` sources ring on each new, recent event timestamp whose ``event_type`` is
       one of ``event_types``. Without a choice, a source that offers a ``ring`` type
-      rings on ``ring`` only, any other source on every type. Timestamps already seen,
-      and old timestamps restored after a restart or a reconnect, do not ring.
+      rings on ``ring`` only, any other source on every type. Timestamps already seen
+      do not ring, nor does the timestamp an entity shows as it appears or comes back
+      from ``unavailable`` (a restart, a reload or a device reconnecting restores its
+      last event, however recent): that press was announced, or missed, before.
     """
 
     domain: str
@@ -55,6 +58,12 @@ class RingDetector:
         if self.domain != "event" or new_state == self._last_event:
             return False
         self._last_event = new_state
+        if old_state is None or old_state == _UNAVAILABLE:
+            # The entity appears (Home Assistant starts, the integration loads) or
+            # comes back (the device reconnects) with its restored last event: the
+            # press it shows was seen, or missed, before. Only a new event after it
+            # rings (a press right after a reconnect still does).
+            return False
         try:
             fired = datetime.fromisoformat(new_state)
         except ValueError:
