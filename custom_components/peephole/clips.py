@@ -4,6 +4,11 @@ Files of a clip ``ID`` in the entry's folder: ``ID.mp4`` (complete),
 ``ID.partial.mp4`` (being written, or left by a crash), ``ID.jpg`` (its masked
 thumbnail). Clip ids are generated here and validated by a strict regex; a path
 is only ever built from an id that is in the index.
+
+A clip being recorded is in the index file too, as a *pending* record (its trigger,
+and whether the owner asked to keep it), written when it starts and on every
+keep_clip: a crash loses neither, since start-up recovers the partial clip with
+them.
 """
 
 from __future__ import annotations
@@ -98,6 +103,29 @@ class Clip:
         return clip if is_clip_id(clip.id) and clip.start.tzinfo else None
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """What is known of a clip being recorded, before it is indexed."""
+
+    trigger: str
+    keep: bool = False
+
+    def as_dict(self, clip_id: str) -> dict[str, Any]:
+        """Return the record as stored."""
+        return {"id": clip_id, "trigger": self.trigger, "keep": self.keep}
+
+    @classmethod
+    def from_dict(cls, data: object) -> tuple[str, Pending] | None:
+        """Return ``(clip id, record)`` from the store, or None if it is not valid."""
+        if not isinstance(data, dict):
+            return None
+        clip_id, trigger, keep = data.get("id"), data.get("trigger"), data.get("keep")
+        if not is_clip_id(clip_id) or not isinstance(trigger, str):
+            return None
+        assert isinstance(clip_id, str)  # noqa: S101 - is_clip_id checked it
+        return clip_id, cls(trigger=trigger[:32], keep=keep is True)
+
+
 def select_expired(
     clips: Iterable[Clip], now: datetime, max_age: timedelta, max_bytes: int
 ) -> list[str]:
@@ -188,6 +216,8 @@ class ClipStore:
             atomic_writes=True,
         )
         self.clips: dict[str, Clip] = {}
+        # Clips being recorded (or left by a crash, until start-up reconciles them).
+        self.pending: dict[str, Pending] = {}
 
     # --- paths (only for indexed clips) ----------------------------------------
 
@@ -234,11 +264,18 @@ class ClipStore:
         data = await self._store.async_load() or {}
         clips = (Clip.from_dict(item) for item in data.get("clips", []))
         self.clips = {clip.id: clip for clip in clips if clip is not None}
+        pending = (Pending.from_dict(item) for item in data.get("recording", []))
+        self.pending = dict(item for item in pending if item is not None)
 
     async def async_save(self) -> None:
         """Write the index (atomically)."""
         await self._store.async_save(
-            {"clips": [clip.as_dict() for clip in self.sorted()]}
+            {
+                "clips": [clip.as_dict() for clip in self.sorted()],
+                "recording": [
+                    record.as_dict(clip_id) for clip_id, record in self.pending.items()
+                ],
+            }
         )
 
     async def async_reconcile(self, probe: Probe) -> None:
@@ -283,6 +320,12 @@ class ClipStore:
             await self.hass.async_add_executor_job(
                 (self.directory / f"{clip_id}{THUMB_SUFFIX}").unlink, True
             )
+        # What was being recorded before is indexed now, or lost (or, unchecked,
+        # keeps its record for the next start).
+        left = {k: v for k, v in self.pending.items() if k in unchecked}
+        if left != self.pending:
+            self.pending = left
+            changed = True
         if changed:
             await self.async_save()
 
@@ -312,16 +355,16 @@ class ClipStore:
             return False
         await self.hass.async_add_executor_job(partial.replace, final)
         size = await self.hass.async_add_executor_job(_size, final)
-        indexed = self.clips.get(clip_id)
+        known = self.clips.get(clip_id) or self.pending.get(clip_id)
         self.clips[clip_id] = Clip(
             id=clip_id,
             start=clip_id_time(clip_id),
             duration=duration,
             size=size,
-            trigger=indexed.trigger if indexed else "unknown",
+            trigger=known.trigger if known else "unknown",
             incomplete=True,
             thumbnail=clip_id in found.thumbnails,
-            keep=indexed.keep if indexed else False,
+            keep=known.keep if known else False,
         )
         LOGGER.info("Recovered clip %s (%.1f s)", clip_id, duration)
         return True
@@ -348,22 +391,46 @@ class ClipStore:
         if duration is None:
             LOGGER.warning("Clip file %s does not play; left as it is", path)
             return False
+        known = self.pending.get(clip_id)  # saved, then killed before it was indexed
         self.clips[clip_id] = Clip(
             id=clip_id,
             start=clip_id_time(clip_id),
             duration=duration,
             size=size,
-            trigger="unknown",
+            trigger=known.trigger if known else "unknown",
             thumbnail=clip_id in found.thumbnails,
+            keep=known.keep if known else False,
         )
         return True
 
     # --- changes -------------------------------------------------------------------
 
+    def begin(self, clip_id: str, trigger: str) -> None:
+        """Note a clip that starts now (``async_save`` writes it down)."""
+        self.pending[clip_id] = Pending(trigger)
+
+    async def async_keep_pending(self, clip_id: str, keep: bool) -> bool:
+        """Keep (or not) a clip being recorded; on disk when this returns.
+
+        False if no such clip is being recorded.
+        """
+        if (record := self.pending.get(clip_id)) is None:
+            return False
+        self.pending[clip_id] = replace(record, keep=keep)
+        await self.async_save()
+        return True
+
     async def async_add(self, clip: Clip) -> None:
-        """Index a new clip."""
+        """Index a new clip (kept if its pending record says so)."""
+        if (record := self.pending.pop(clip.id, None)) is not None:
+            clip = replace(clip, keep=record.keep)
         self.clips[clip.id] = clip
         await self.async_save()
+
+    async def async_forget_pending(self, clip_id: str) -> None:
+        """Drop the record of a clip that was never saved."""
+        if self.pending.pop(clip_id, None) is not None:
+            await self.async_save()
 
     async def async_set_keep(self, clip: Clip, keep: bool) -> None:
         """Mark a clip as kept (never removed by retention) or not."""

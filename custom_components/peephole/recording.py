@@ -115,11 +115,13 @@ class Session:
     pending: list[Frame]
     thumbnail: bytes | None
     thumbnail_written: bool = False
-    keep: bool = False  # keep_clip before the clip is saved
     encoder: ClipEncoder | None = None
     error: Exception | None = None
     disk_full: bool = False  # not recorded, or cut short, for lack of space
     saved: bool = False  # indexed (it may be deleted again at once)
+    # Not saved, but its partial file is left for start-up to check: its pending
+    # record (trigger, keep) stays for that.
+    left_for_reconcile: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -170,6 +172,9 @@ class ClipRecorder:
         self._not_recorded: dict[str, bool] = {}
         self.binary = get_ffmpeg_manager(hass).binary
         self.issue_id = f"{ISSUE_DISK_FULL}_{entry.entry_id}"
+        # Set when a clip could not start or went on for lack of space: triggers
+        # give no clip id until a check finds room again.
+        self.disk_full = False
 
     @property
     def recording(self) -> bool:
@@ -288,10 +293,18 @@ class ClipRecorder:
         """Start a clip, or extend the one being recorded.
 
         Returns the id of the clip that records this moment (a new one or the
-        one extended), or None when nothing records (privacy mode).
+        one extended), or None when nothing records: privacy mode, or a disk
+        known to be full (its free space is checked again now, for the next
+        trigger).
         """
         if self.peephole.privacy_mode:
             LOGGER.debug("%s: privacy mode, not recording", self.entry.title)
+            return None
+        if self.disk_full and self.session is None:
+            LOGGER.debug("%s: disk full, not recording", self.entry.title)
+            self.entry.async_create_background_task(
+                self.hass, self._async_has_room(), "peephole free space check"
+            )
             return None
         now = time.time()
         post_roll = self.settings.post_roll if duration is None else duration
@@ -324,6 +337,8 @@ class ClipRecorder:
         )
         self.session = session
         self._unsaved[session.clip_id] = session
+        # Its trigger is on disk before its first frame (see _async_record).
+        self.store.begin(session.clip_id, trigger)
         self.entry.async_create_background_task(
             self.hass,
             self._async_record(session),
@@ -349,6 +364,7 @@ class ClipRecorder:
         partial_path = self.store.partial_path(session.clip_id)
         try:
             async with session.lock:
+                await self.store.async_save()  # the clip's pending record
                 if not await self._async_has_room():
                     session.disk_full = True
                     if self.session is session:
@@ -386,14 +402,20 @@ class ClipRecorder:
         except (EncoderError, OSError) as err:
             await self._async_failed(session, err)
         finally:
-            if self.session is session:
-                self.session = None
-            self._unsaved.pop(session.clip_id, None)
-            if not session.saved:
-                self._not_recorded[session.clip_id] = session.disk_full
-                while len(self._not_recorded) > NOT_RECORDED_MEMORY:
-                    del self._not_recorded[next(iter(self._not_recorded))]
-            self.peephole.async_update_listeners()
+            await self._async_finished(session)
+
+    async def _async_finished(self, session: Session) -> None:
+        """Forget a clip that is indexed, or remember why it is not."""
+        if self.session is session:
+            self.session = None
+        self._unsaved.pop(session.clip_id, None)
+        if not session.saved:
+            self._not_recorded[session.clip_id] = session.disk_full
+            while len(self._not_recorded) > NOT_RECORDED_MEMORY:
+                del self._not_recorded[next(iter(self._not_recorded))]
+            if not session.left_for_reconcile:
+                await self.store.async_forget_pending(session.clip_id)
+        self.peephole.async_update_listeners()
 
     async def _async_write_thumbnail(self, session: Session) -> None:
         """Write the clip's masked thumbnail (at once, so a crash keeps it too)."""
@@ -417,7 +439,16 @@ class ClipRecorder:
             directory.mkdir(parents=True, exist_ok=True)
             return shutil.disk_usage(directory).free
 
-        free = await self.hass.async_add_executor_job(_free)
+        try:
+            free = await self.hass.async_add_executor_job(_free)
+        except OSError as err:
+            LOGGER.warning(
+                "%s: cannot check the free space of %s: %s",
+                self.entry.title,
+                directory,
+                err,
+            )
+            free = 0
         if free < self.settings.min_free:
             LOGGER.warning(
                 "%s: not recording, only %s MB free in %s",
@@ -427,9 +458,14 @@ class ClipRecorder:
             )
             self._raise_disk_full()
             return False
+        if self.disk_full:
+            self.disk_full = False
+            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+            self.peephole.async_update_listeners()
         return True
 
     def _raise_disk_full(self) -> None:
+        self.disk_full = True
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -455,6 +491,7 @@ class ClipRecorder:
                 probed = await self.async_probe(partial_path)
             except ProbeError as err:
                 # It may play: reconciling checks it again at the next start.
+                session.left_for_reconcile = True
                 LOGGER.warning(
                     "%s: could not check clip %s, left for the next start: %s",
                     self.entry.title,
@@ -485,11 +522,9 @@ class ClipRecorder:
             return final.stat().st_size
 
         size = await self.hass.async_add_executor_job(_finish)
-        # keep is read as the clip is indexed: a keep_clip call sees either the
-        # session or the indexed clip, never neither.
-        clip = replace(
-            clip, size=size, thumbnail=session.thumbnail_written, keep=session.keep
-        )
+        # The keep flag comes from the clip's pending record as it is indexed: a
+        # keep_clip call finds either the pending record or the indexed clip.
+        clip = replace(clip, size=size, thumbnail=session.thumbnail_written)
         await self.store.async_add(clip)
         session.saved = True
         if not incomplete:
@@ -522,6 +557,8 @@ class ClipRecorder:
 
     async def _async_retention_tick(self, now: datetime) -> None:
         await self.async_apply_retention()
+        if self.disk_full:
+            await self._async_has_room()
 
     async def async_apply_retention(self) -> None:
         """Apply the retention policy now."""
@@ -548,14 +585,12 @@ class ClipRecorder:
         """
         return self._not_recorded.get(clip_id)
 
-    @callback
-    def async_set_keep_unsaved(self, clip_id: str, keep: bool) -> bool:
-        """Keep (or not) a clip not indexed yet, once it is; False if there is none.
+    async def async_set_keep_unsaved(self, clip_id: str, keep: bool) -> bool:
+        """Keep (or not) a clip not indexed yet; False if none is being recorded.
 
-        Call it only for a clip the index does not have: a clip is indexed in
-        the same step that reads this flag.
+        On disk when this returns: a crash before the clip is saved recovers it
+        kept (start-up reads the flag from the clip's pending record).
         """
-        if (session := self._unsaved.get(clip_id)) is None:
+        if clip_id not in self._unsaved:
             return False
-        session.keep = keep
-        return True
+        return await self.store.async_keep_pending(clip_id, keep)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 import voluptuous as vol
@@ -136,23 +136,34 @@ def _async_get_clip(call: ServiceCall) -> tuple[ClipRecorder, Clip]:
 async def _async_record_clip(call: ServiceCall) -> None:
     """Record a clip now (with the pre-roll), or extend the one being recorded."""
     entry, recorder = _async_get_recorder(call)
-    if not recorder.async_trigger("action", call.data.get(ATTR_DURATION)):
+    if recorder.async_trigger("action", call.data.get(ATTR_DURATION)):
+        return
+    if entry.runtime_data.privacy_mode:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="privacy_mode_on",
             translation_placeholders={"name": entry.title},
         )
+    raise HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="disk_full",
+        translation_placeholders={
+            "name": entry.title,
+            "path": str(recorder.store.directory),
+        },
+    )
 
 
 async def _async_keep_clip(call: ServiceCall) -> None:
     """Keep a clip (retention never removes it), or let retention have it again.
 
     A clip still being recorded (a notification's Keep button is tapped at
-    once) is indexed as kept when it is saved.
+    once) is indexed as kept when it is saved; the flag is on disk before this
+    answers, so a crash meanwhile recovers the clip kept.
     """
     _, recorder = _async_get_recorder(call)
     clip_id, keep = call.data[ATTR_CLIP_ID], call.data[ATTR_KEEP]
-    if recorder.store.get(clip_id) is None and recorder.async_set_keep_unsaved(
+    if recorder.store.get(clip_id) is None and await recorder.async_set_keep_unsaved(
         clip_id, keep
     ):
         return

@@ -15,6 +15,10 @@ clip's thumbnail is written, before ffmpeg has written a fragment):
   same instant, as a power cut, ``docker kill`` or systemd's control-group kill
   do: the file ends wherever ffmpeg's last write did.
 
+Before the kill the owner keeps the clip (``peephole.keep_clip``, as a notification's
+Keep button does): the flag is on disk once the action answers, and the recovered
+clip comes back kept, with its trigger.
+
 Then Home Assistant starts again on the same configuration (without the doorbell:
 Peephole reconciles its clip folder at set-up, before it needs the camera), and the
 test checks through Home Assistant's APIs (the clips sensor, the media browser, the
@@ -227,11 +231,20 @@ async def press(demo: Demo) -> None:
 
 def read_index(config: Path, entry_id: str) -> dict[str, dict[str, Any]]:
     """Return Peephole's clip index (its private Store file) by clip id."""
+    return _read_store(config, entry_id, "clips")
+
+
+def read_pending(config: Path, entry_id: str) -> dict[str, dict[str, Any]]:
+    """Return the clips being recorded, as Peephole's clip index has them."""
+    return _read_store(config, entry_id, "recording")
+
+
+def _read_store(config: Path, entry_id: str, key: str) -> dict[str, dict[str, Any]]:
     path = config / ".storage" / f"peephole.{entry_id}.clips"
     if not path.exists():
         return {}
-    clips = json.loads(path.read_text(encoding="utf-8"))["data"]["clips"]
-    return {clip["id"]: clip for clip in clips}
+    items = json.loads(path.read_text(encoding="utf-8"))["data"].get(key, [])
+    return {item["id"]: item for item in items}
 
 
 async def count_frames(path: Path) -> int:
@@ -395,6 +408,19 @@ async def test_sigkill_mid_clip_then_start_up_reconciles(
             clip_id = await wait_for_thumbnail(
                 client, directory, {f"{complete['id']}.jpg"}
             )
+        # The owner keeps the clip while it is recorded (a notification's Keep
+        # button): once keep_clip answers, the flag is on disk.
+        async with session.post(
+            f"{client.url}/api/services/peephole/keep_clip",
+            headers=client.headers,
+            json={"config_entry_id": entry_id, "clip_id": clip_id},
+        ) as response:
+            assert response.status == 200, await response.text()
+        assert read_pending(demo.config, entry_id)[clip_id] == {
+            "id": clip_id,
+            "trigger": "action",
+            "keep": True,
+        }
         partial = directory / f"{clip_id}.partial.mp4"
         size_at_kill = partial.stat().st_size if partial.exists() else None
         if kill == "home_assistant":
@@ -476,10 +502,13 @@ async def check_reconciled(
         assert set(index) == {complete["id"], clip_id}
         recovered = index[clip_id]
         assert recovered["incomplete"], recovered
-        assert recovered["trigger"] == "unknown"
+        # What keep_clip said while it was recorded, and its trigger, survive.
+        assert recovered["keep"] is True, recovered
+        assert recovered["trigger"] == "action", recovered
         assert recovered["duration"] > 0
     else:
         assert set(index) == {complete["id"]}
+    assert read_pending(demo.config, entry_id) == {}
 
     # The index points only at existing, non-empty files, and nothing else is there.
     expected: set[str] = set()

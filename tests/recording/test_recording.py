@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import io
 import os
 from pathlib import Path
@@ -13,7 +14,7 @@ from unittest.mock import patch
 
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import numpy as np
@@ -432,6 +433,36 @@ async def test_no_room_raises_a_repair_issue(
     # An id that was never given out is only unknown.
     never = ids | {"clip_id": "20240101T000000-00000000", "keep": True}
     assert (await refused(hass, "keep_clip", never)).translation_key == "unknown_clip"
+
+    # Now that the disk is known to be full, a ring gives no clip id (no Keep
+    # button for a clip that cannot start), and record_clip says why.
+    assert recorder.disk_full
+    first_ring = hass.states.get(DOORBELL).state
+    _ring(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(DOORBELL).state != first_ring  # it rang
+    assert "clip_id" not in hass.states.get(DOORBELL).attributes
+    with pytest.raises(HomeAssistantError) as failed:
+        await hass.services.async_call(
+            DOMAIN,
+            "record_clip",
+            {"config_entry_id": init_integration.entry_id},
+            blocking=True,
+        )
+    assert failed.value.translation_key == "disk_full"
+    assert "not enough free disk space" in str(failed.value)
+    assert not recorder.recording
+    # Room again (as if the owner freed space: the threshold drops below what is
+    # free): that ring's check found nothing yet, the next one finds room, the
+    # repair issue goes, and the ring after it records.
+    recorder.settings = replace(recorder.settings, min_free=0)
+    _ring(hass)
+    await wait_for(hass, lambda: not recorder.disk_full)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    await _fill_buffer(init_integration)
+    _ring(hass)
+    await wait_for(hass, lambda: recorder.recording)
+    assert hass.states.get(DOORBELL).attributes["clip_id"]
 
 
 async def test_full_disk_stops_cleanly(

@@ -14,6 +14,7 @@ from custom_components.peephole.buffer import Frame, FrameBuffer
 from custom_components.peephole.clips import (
     Clip,
     ClipStore,
+    Pending,
     ProbeError,
     clip_id_time,
     is_clip_id,
@@ -364,3 +365,92 @@ async def test_clips_not_recorded_are_remembered_up_to_a_limit(
     assert len(set(lost)) == len(lost)
     assert recorder.not_recorded(lost[0]) is None
     assert all(recorder.not_recorded(clip_id) is False for clip_id in lost[1:])
+
+
+async def test_pending_records_survive_a_restart_and_reconcile(
+    hass: HomeAssistant, store: ClipStore, tmp_path: Path
+) -> None:
+    """What is known of clips being recorded is on disk, and start-up uses it.
+
+    Four clips were being recorded when Home Assistant died: one left a partial
+    file that plays (recovered with its trigger and keep flag), one was renamed
+    but not indexed yet (indexed with them), one left nothing (its record goes),
+    one ffmpeg could not check (its record stays for the next start).
+    """
+    partial, renamed, lost, unchecked = _clip_ids(4)
+    store.begin(partial, "ring")
+    store.begin(renamed, "motion")
+    store.begin(lost, "ring")
+    store.begin(unchecked, "action")
+    await store.async_save()
+    assert await store.async_keep_pending(partial, keep=True)
+    assert await store.async_keep_pending(renamed, keep=True)
+    assert not await store.async_keep_pending(new_clip_id(datetime.now(UTC)), True)
+
+    # Read back from the Store, as at the next start.
+    again = ClipStore(hass, "entry")
+    again.directory = tmp_path
+    await again.async_load()
+    assert again.pending == store.pending
+    assert again.pending[partial].keep
+    assert not again.pending[lost].keep
+
+    (tmp_path / f"{partial}.partial.mp4").write_bytes(b"fragments")
+    (tmp_path / f"{renamed}.mp4").write_bytes(b"complete")
+    (tmp_path / f"{unchecked}.partial.mp4").write_bytes(b"fragments")
+
+    async def probe(path: Path) -> float | None:
+        if path.name.startswith(unchecked):
+            raise ProbeError("too slow")
+        return 2.0
+
+    await again.async_reconcile(probe)
+    assert (again.clips[partial].trigger, again.clips[partial].keep) == ("ring", True)
+    assert again.clips[partial].incomplete
+    assert (again.clips[renamed].trigger, again.clips[renamed].keep) == (
+        "motion",
+        True,
+    )
+    assert lost not in again.clips
+    assert set(again.pending) == {unchecked}
+    # ... and that is what is on disk.
+    third = ClipStore(hass, "entry")
+    third.directory = tmp_path
+    await third.async_load()
+    assert set(third.pending) == {unchecked}
+    assert third.clips[partial].keep
+
+
+async def test_indexing_takes_the_pending_keep_flag(store: ClipStore) -> None:
+    (clip_id,) = _clip_ids(1)
+    store.begin(clip_id, "ring")
+    assert await store.async_keep_pending(clip_id, keep=True)
+    clip = Clip(
+        id=clip_id, start=clip_id_time(clip_id), duration=1, size=1, trigger="ring"
+    )
+    await store.async_add(clip)
+    assert store.clips[clip_id].keep
+    assert store.pending == {}
+    await store.async_forget_pending(clip_id)  # nothing pending: no change
+    assert store.clips[clip_id].keep
+
+
+def test_pending_records_from_storage_are_checked() -> None:
+    (clip_id,) = _clip_ids(1)
+    assert Pending.from_dict({"id": clip_id, "trigger": "ring", "keep": True}) == (
+        clip_id,
+        Pending("ring", keep=True),
+    )
+    assert Pending.from_dict({"id": clip_id, "trigger": "x" * 100})[1].trigger == (
+        "x" * 32
+    )
+    # keep is true only when it is exactly true.
+    assert not Pending.from_dict({"id": clip_id, "trigger": "ring", "keep": 1})[1].keep
+    for bad in (
+        None,
+        "x",
+        {"id": "../etc", "trigger": "ring"},
+        {"id": clip_id},
+        {"id": clip_id, "trigger": 5},
+    ):
+        assert Pending.from_dict(bad) is None
