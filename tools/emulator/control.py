@@ -4,7 +4,7 @@ One command per line, one reply line per command::
 
     press                 ring the bell (button on, `ring` event, button off)
     motion on|off|SECONDS motion detected (for SECONDS), or cleared
-    status                JSON: name, port, encryption, clients, states
+    status                JSON: name, port, encryption, clients, camera timing and counts
 
 Replies start with ``ok`` or ``error``. The socket file is created with mode
 0600: only its owner can ring the bell.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -53,6 +54,8 @@ async def execute(device: EmulatedDoorbell, line: str) -> str:
             "encrypted": device.psk is not None,
             "clients": len(device.connections),
             "frames_sent": device.frames_sent,
+            "camera": dataclasses.asdict(device.stats),
+            "timing": dataclasses.asdict(device.timing),
         }
         return "ok " + json.dumps(status)
     return f"error unknown command {command!r}"

@@ -12,10 +12,13 @@ message id, and fields are only set when the installed schema has them.
 
 Python API::
 
-    async with EmulatedDoorbell(port=0, key=KEY) as device:
+    async with EmulatedDoorbell(port=0, key=KEY, timing=ESP32_CAM) as device:
         ...  # device.port is the bound port
         await device.press()
         await device.motion(True)
+
+The camera answers at once by default; ``timing=`` (``timing.py``) gives it a
+real device's capture rate, Wi-Fi throughput, jitter, dropped frames and stalls.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable
 import contextlib
 import hashlib
 import logging
+import math
 import time
 from types import TracebackType
 from typing import Any, Self
@@ -42,6 +46,7 @@ from .entities import (
 )
 from .framing import FrameError, NoiseFramer, PlaintextFramer, decode_psk
 from .scene import PorchScene
+from .timing import INSTANT, CameraStats, SensorClock, Timing, WifiLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,7 +54,6 @@ ESPHOME_VERSION = "2026.10.0"
 MODEL = "esp32cam"
 MANUFACTURER = "Espressif"
 CAMERA_STOP_STREAM = 5.0  # seconds a stream request lasts (ESPHome: 5000 ms)
-CAMERA_CHUNK = 16 * 1024
 BUTTON_HOLD = 0.2  # seconds the bell push reads "on" for an emulated press
 VISITOR_TIME = 20.0  # seconds a visitor stays in view after a ring
 # A connection whose socket buffer holds more than this is "still sending":
@@ -126,6 +130,13 @@ class _Connection:
             _LOGGER.exception("Cannot encode a message")
             return
         self.writer.write(data)
+
+    async def drain(self) -> None:
+        """Wait until the socket takes more (a slow client slows the camera down)."""
+        if self.closed:
+            return
+        with contextlib.suppress(ConnectionError, OSError):
+            await self.writer.drain()
 
     async def run(self) -> None:
         _LOGGER.debug("Client connected: %s", self.peer)
@@ -253,8 +264,12 @@ class EmulatedDoorbell:
         idle_fps: float | None = None,
         max_fps: float | None = None,
         mac: str | None = None,
+        timing: Timing = INSTANT,
     ) -> None:
-        """Configure the device; `key` (base64) enables Noise encryption."""
+        """Configure the device; `key` (base64) enables Noise encryption.
+
+        `timing` is how long the camera and the Wi-Fi take (default: instant).
+        """
         self.config = config or load_device_config(DEFAULT_DEVICE_YAML)
         self.host = host
         self.port = port
@@ -264,19 +279,21 @@ class EmulatedDoorbell:
         self.mac = mac or mac_for(self.name)
         self.idle_fps = self.config.idle_fps if idle_fps is None else idle_fps
         self.max_fps = self.config.max_fps if max_fps is None else max_fps
+        self.timing = timing
         self.scene = PorchScene(*self.config.resolution)
+        self.stats = CameraStats()
         self.connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._camera_task: asyncio.Task[None] | None = None
         self._camera_wake = asyncio.Event()
         self._single_requested = False
+        self._idle_requested = False
         self._stream_until = 0.0
         self._visitor_until = 0.0
         self._boot = time.monotonic()
         self._motion_off: asyncio.TimerHandle | None = None
         self.states: dict[int, Any] = {}
-        self.frames_sent = 0
         self._reset_states()
 
     # --- lifecycle -------------------------------------------------------------
@@ -289,15 +306,19 @@ class EmulatedDoorbell:
         """Start listening; `port` is updated to the bound port (for port=0)."""
         self._server = await asyncio.start_server(self._on_client, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
-        self._camera_task = asyncio.create_task(
-            self._camera_loop(), name="emulator-camera"
+        loop = (
+            self._instant_camera_loop
+            if self.timing.instant
+            else self._timed_camera_loop
         )
+        self._camera_task = asyncio.create_task(loop(), name="emulator-camera")
         _LOGGER.info(
-            "Emulated doorbell %s listening on %s:%s (%s)",
+            "Emulated doorbell %s listening on %s:%s (%s, camera timing %s)",
             self.name,
             self.host,
             self.port,
             "noise" if self.psk else "plaintext",
+            "instant" if self.timing.instant else self.timing,
         )
 
     async def stop(self) -> None:
@@ -598,15 +619,22 @@ class EmulatedDoorbell:
             self._stream_until = time.monotonic() + CAMERA_STOP_STREAM
         self._camera_wake.set()
 
-    async def snapshot(self) -> bytes:
-        """Render the current frame as JPEG (for tools and tests)."""
-        t = time.monotonic() - self._boot
-        visitor = time.monotonic() < self._visitor_until
+    @property
+    def frames_sent(self) -> int:
+        """Frames sent to API clients so far."""
+        return self.stats.sent
+
+    async def snapshot(self, at: float | None = None) -> bytes:
+        """Render the frame seen at monotonic time `at` (default now) as JPEG."""
+        at = time.monotonic() if at is None else at
+        t = at - self._boot
+        visitor = at < self._visitor_until
         return await asyncio.get_running_loop().run_in_executor(
             None, lambda: self.scene.jpeg(t, visitor=visitor)
         )
 
-    async def _camera_loop(self) -> None:
+    async def _instant_camera_loop(self) -> None:
+        """Run the instant camera: render when asked, write every chunk at once."""
         last_idle = 0.0
         last_frame = 0.0
         while True:
@@ -642,14 +670,17 @@ class EmulatedDoorbell:
             if not receivers:
                 continue
             frame = await self.snapshot()
-            self._send_frame(frame, receivers)
+            self.stats.captured += 1
+            messages = self._frame_messages(frame)
+            for connection in receivers:
+                connection.send(*messages)
+            self.stats.sent += 1
 
-    def _send_frame(self, frame: bytes, receivers: list[_Connection]) -> None:
+    def _frame_messages(self, frame: bytes) -> list[Message]:
         key = self._entity("doorbell_camera").key
-        chunks = [
-            frame[i : i + CAMERA_CHUNK] for i in range(0, len(frame), CAMERA_CHUNK)
-        ]
-        messages = [
+        size = self.timing.chunk_size
+        chunks = [frame[i : i + size] for i in range(0, len(frame), size)]
+        return [
             message(
                 "CameraImageResponse",
                 key=key,
@@ -658,6 +689,93 @@ class EmulatedDoorbell:
             )
             for index, chunk in enumerate(chunks)
         ]
-        for connection in receivers:
-            connection.send(*messages)
-        self.frames_sent += 1
+
+    def _camera_wanted(self, now: float) -> bool:
+        return (
+            self._single_requested or self._idle_requested or now < self._stream_until
+        )
+
+    async def _timed_camera_loop(self) -> None:
+        """Run the timed camera, modelled on ESPHome's esp32_camera loop (timing.py)."""
+        clock = SensorClock(self.timing, origin=time.monotonic())
+        link = WifiLink(self.timing.throughput)
+        last_update = -math.inf
+        last_idle = time.monotonic()
+        while True:
+            # Wait for a request: single, stream, or the idle refresh.
+            self._camera_wake.clear()
+            now = time.monotonic()
+            if not self._camera_wanted(now):
+                timeout = (
+                    max(0.0, last_idle + 1 / self.idle_fps - now)
+                    if self.idle_fps > 0
+                    else None
+                )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self._camera_wake.wait()
+                now = time.monotonic()
+                if self.idle_fps > 0 and now - last_idle >= 1 / self.idle_fps:
+                    last_idle = now
+                    self._idle_requested = True
+                if not self._camera_wanted(now):
+                    continue
+            # The next frame the sensor captures, no sooner than max_update_interval.
+            earliest = last_update + 1 / self.max_fps if self.max_fps > 0 else now
+            plan = clock.plan()
+            tick, capture_at = clock.capture_time(max(now, earliest), plan)
+            if plan.stall == "camera":
+                self.stats.camera_stalls += 1
+            await asyncio.sleep(max(0.0, capture_at - time.monotonic()))
+            if plan.dropped:
+                # A bad frame from the driver: whoever asked waits for the next one.
+                self.stats.dropped += 1
+                continue
+            if not self._camera_wanted(time.monotonic()):
+                continue  # a stream that ended while the sensor was busy
+            self.stats.captured += 1
+            last_update = tick
+            self._single_requested = False
+            self._idle_requested = False
+            receivers = [c for c in self.connections if c.subscribed and not c.closed]
+            if not receivers:
+                continue
+            frame = await self.snapshot(capture_at)
+            messages = self._frame_messages(frame)
+            sizes = [len(msg.data) for msg in messages]
+            stall_at = len(messages) // 2 if plan.stall == "wifi" else None
+            if stall_at is not None:
+                self.stats.wifi_stalls += 1
+            link.pause(plan.transfer_jitter, time.monotonic())
+            # Like ESPHome, no new frame is taken until every client has this one.
+            # The link is shared: a Wi-Fi stall holds it once, for everybody.
+            await asyncio.gather(
+                *(
+                    self._send_paced(
+                        connection, messages, sizes, link, stall_at if i == 0 else None
+                    )
+                    for i, connection in enumerate(receivers)
+                )
+            )
+            self.stats.sent += 1
+
+    async def _send_paced(
+        self,
+        connection: _Connection,
+        messages: list[Message],
+        sizes: list[int],
+        link: WifiLink,
+        stall_at: int | None,
+    ) -> None:
+        """Send one frame's chunks to one client at the link's pace."""
+        for index, (msg, size) in enumerate(zip(messages, sizes, strict=True)):
+            if connection.closed:
+                return
+            now = time.monotonic()
+            if index == stall_at:
+                link.pause(self.timing.stall, now)
+            done_at = link.reserve(size, now)
+            if done_at > now:
+                await asyncio.sleep(done_at - now)
+            connection.send(msg)
+            await connection.drain()
