@@ -179,6 +179,9 @@ def test_real_secrets_file_is_git_ignored() -> None:
 
 # --- each insecure pattern fails with its own finding ------------------------------
 
+CAMERA = "esp32_camera:\n  name: Camera\n"
+I2S = "i2s_audio:\n  - id: speaker_i2s\n"
+
 INSECURE: dict[str, tuple[dict[str, str], str]] = {
     "api without encryption": ({"api": "api:\n"}, fc.API_ENCRYPTION),
     "api encryption without key": (
@@ -263,6 +266,22 @@ INSECURE: dict[str, tuple[dict[str, str], str]] = {
         {"esphome": "esphome:\n  name: test-device\n  min_version: 2025.8\n"},
         fc.MIN_VERSION_CODE,
     ),
+    "camera and i2s speaker on a classic esp32": (
+        {"cam": CAMERA, "i2s": I2S},
+        fc.CAMERA_I2S,
+    ),
+    "camera and i2s on an esp32-s2 board": (
+        {"esp32": "esp32:\n  board: lolin_s2_mini\n", "cam": CAMERA, "i2s": I2S},
+        fc.CAMERA_I2S,
+    ),
+    "camera and i2s with the classic variant named": (
+        {
+            "esp32": "esp32:\n  board: esp32cam\n  variant: esp32\n",
+            "cam": CAMERA,
+            "i2s": I2S,
+        },
+        fc.CAMERA_I2S,
+    ),
 }
 
 
@@ -299,6 +318,14 @@ def test_secure_base_passes(write: Write) -> None:
         {
             "wifi": "wifi:\n  ssid: !secret wifi_ssid\n  password: !env_var WIFI_PASSWORD\n"
         },
+        {"esp32": "esp32:\n  board: seeed_xiao_esp32s3\n", "cam": CAMERA, "i2s": I2S},
+        {
+            "esp32": "esp32:\n  board: x\n  variant: ESP32S3\n",
+            "cam": CAMERA,
+            "i2s": I2S,
+        },
+        {"cam": CAMERA},
+        {"i2s": I2S},
     ],
     ids=[
         "ota encryption inherits api key",
@@ -308,6 +335,10 @@ def test_secure_base_passes(write: Write) -> None:
         "newer min_version",
         "quoted min_version",
         "env var password",
+        "camera and i2s on an esp32-s3 board",
+        "camera and i2s on the esp32-s3 variant",
+        "camera alone on esp32",
+        "i2s alone on esp32",
     ],
 )
 def test_secure_variants_pass(write: Write, sections: dict[str, str]) -> None:
@@ -647,6 +678,44 @@ def test_resolved_output_with_web_server_ota() -> None:
     report = fc.Report(Path("x.yaml"))
     fc.check_resolved_text(text, report, Path("x.yaml"))
     assert report.codes == {fc.WEB_SERVER_AUTH, fc.OTA_UNPROTECTED, fc.CAPTIVE_PORTAL}
+
+
+@pytest.mark.parametrize(
+    ("variant", "codes"), [("ESP32", {fc.CAMERA_I2S}), ("ESP32S3", set())]
+)
+def test_resolved_output_camera_and_i2s(variant: str, codes: set[str]) -> None:
+    """ESPHome's resolved config names the variant: the check uses it."""
+    text = (
+        RESOLVED_OK
+        + f"esp32:\n  board: esp32dev\n  variant: {variant}\n"
+        + CAMERA
+        + I2S
+    )
+    report = fc.Report(Path("x.yaml"))
+    fc.check_resolved_text(text, report, Path("x.yaml"))
+    assert report.codes == codes
+
+
+@pytest.mark.parametrize(
+    ("esp32", "variant"),
+    [
+        ({"board": "esp32cam"}, "esp32"),
+        ({"board": "esp32dev"}, "esp32"),
+        ({"board": "nodemcu-32s"}, "esp32"),
+        ({"board": "seeed_xiao_esp32s3"}, "s3"),
+        ({"board": "esp32-s3-devkitc-1"}, "s3"),
+        ({"board": "um_tinys3"}, "s3"),
+        ({"board": "lolin_s2_mini"}, "s2"),
+        ({"board": "esp32-c3-devkitm-1"}, "c3"),
+        ({"board": "esp32dev", "variant": "ESP32S3"}, "s3"),
+        ({"variant": "esp32"}, "esp32"),
+        ({}, "esp32"),
+        (None, None),
+    ],
+)
+def test_esp32_variant(esp32: dict[str, str] | None, variant: str | None) -> None:
+    config = {} if esp32 is None else {"esp32": esp32}
+    assert fc.esp32_variant(config) == variant
 
 
 def test_resolved_output_garbage() -> None:
