@@ -10,7 +10,7 @@ import pytest
 
 from tools import firmware_check as fc
 
-from .conftest import ESPHOME_DIR
+from .conftest import device_configs
 
 Write = Callable[[str, str], Path]
 
@@ -53,128 +53,6 @@ def build(**sections: str) -> str:
 
 def check(write: Write, text: str, name: str = "device.yaml") -> fc.Report:
     return fc.check_file(write(name, text))
-
-
-def device_configs() -> list[Path]:
-    return sorted(
-        path
-        for path in ESPHOME_DIR.glob("*.yaml")
-        if not path.name.startswith("secrets")
-    )
-
-
-# --- the shipped firmware ---------------------------------------------------------
-
-
-def test_shipped_configs_exist() -> None:
-    assert [path.name for path in device_configs()] == ["peephole-doorbell.yaml"]
-
-
-@pytest.mark.parametrize("config", device_configs(), ids=lambda path: path.name)
-def test_shipped_config_passes(config: Path) -> None:
-    report = fc.check_file(config)
-    assert report.findings == []
-    assert report.warnings == []
-
-
-def _shipped() -> dict:
-    report = fc.Report(ESPHOME_DIR / "peephole-doorbell.yaml")
-    loader = fc.ConfigLoader(report)
-    root = loader.load_root(report.config)
-    subs = fc.collect_substitutions(loader, root)
-    merged = fc.substitute(loader.merge_packages(root), subs)
-    assert report.findings == []
-    return merged
-
-
-def test_shipped_config_is_organised_like_official_configs() -> None:
-    raw = fc.load_yaml_text(
-        (ESPHOME_DIR / "peephole-doorbell.yaml").read_text(encoding="utf-8"),
-        ESPHOME_DIR / "peephole-doorbell.yaml",
-    )
-    assert {"name", "friendly_name", "button_pin", "camera_resolution"} <= set(
-        raw["substitutions"]
-    )
-    assert all(isinstance(item, fc.Include) for item in raw["packages"].values())
-    assert raw["dashboard_import"]["package_import_url"].startswith("github://")
-    assert "project" in raw["esphome"]
-
-
-def test_shipped_config_features() -> None:
-    config = _shipped()
-    # Camera: SVGA, psram, a dedicated i2c bus instead of i2c_pins.
-    camera = config["esp32_camera"]
-    assert camera["resolution"] == "800x600"
-    assert "i2c_id" in camera
-    assert "i2c_pins" not in camera
-    assert "psram" in config
-    assert config["i2c"][0]["id"] == camera["i2c_id"]
-    # Doorbell: debounced button, event + binary sensor, local chime.
-    event = config["event"][0]
-    assert event["device_class"] == "doorbell"
-    assert event["event_types"] == ["ring"]
-    button = next(s for s in config["binary_sensor"] if s["id"] == "doorbell_button")
-    filters = {next(iter(item)) for item in button["filters"]}
-    assert {"delayed_on", "delayed_off"} <= filters
-    actions = str(button["on_press"])
-    assert "ring_chime" in actions
-    assert "event.trigger" in actions
-    assert "homeassistant" not in actions  # rings without Home Assistant
-    assert any(s.get("device_class") == "motion" for s in config["binary_sensor"])
-    assert "status_led" in config
-    assert config["light"][0]["name"] == "Flash"
-    platforms = {s["platform"] for s in config["sensor"]} | {
-        b["platform"] for b in config["button"]
-    }
-    assert {"wifi_signal", "uptime", "restart"} <= platforms
-    # An update blocks the loop: the chime is silenced first. No modem sleep
-    # (mains powered). No motion while the PIR module warms up.
-    ota = config["ota"]
-    assert len(ota) == 1
-    assert "ring_chime" in str(ota[0]["on_begin"])
-    assert "chime_relay" in str(ota[0]["on_begin"])
-    assert config["wifi"]["power_save_mode"] == "none"
-    motion = next(s for s in config["binary_sensor"] if s["id"] == "motion")
-    assert "millis() < 60000" in str(motion["filters"][0])
-    # Secure by default.
-    assert "captive_portal" not in config
-    assert "web_server" not in config
-    assert "ap" not in config["wifi"]
-    assert isinstance(config["api"]["encryption"]["key"], fc.Secret)
-
-
-def test_secrets_example_has_placeholders_only() -> None:
-    example = fc.load_yaml_text(
-        (ESPHOME_DIR / "secrets.example.yaml").read_text(encoding="utf-8"),
-        ESPHOME_DIR / "secrets.example.yaml",
-    )
-    assert example
-    assert all(str(value).startswith("REPLACE_") for value in example.values())
-    # Every !secret the configs use is in the example.
-    used: set[str] = set()
-
-    def collect(value: object) -> None:
-        if isinstance(value, fc.Secret):
-            used.add(value.name)
-        elif isinstance(value, dict):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list):
-            for item in value:
-                collect(item)
-
-    for config in device_configs():
-        loader = fc.ConfigLoader(fc.Report(config))
-        loader.load_root(config)
-        for document in loader.documents:
-            collect(document.data)
-    assert used
-    assert used <= set(example)
-
-
-def test_real_secrets_file_is_git_ignored() -> None:
-    ignored = (ESPHOME_DIR.parent / ".gitignore").read_text(encoding="utf-8")
-    assert "esphome/secrets.yaml" in ignored.splitlines()
 
 
 # --- each insecure pattern fails with its own finding ------------------------------
