@@ -10,6 +10,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import format_mac
 from homeassistant.setup import async_setup_component
 import pytest
@@ -21,8 +22,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from tools.emulator import EmulatedDoorbell
 
 from .common import wait_until
-
-EVENT = "event.peephole_doorbell_doorbell"
 
 
 @pytest.fixture
@@ -84,9 +83,17 @@ async def start_esphome_device(
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()
             assert entry.state is ConfigEntryState.LOADED
-            await wait_until(
-                lambda: hass.states.get(EVENT) is not None and device.connections, 10
-            )
+            registry = er.async_get(hass)
+
+            def ready() -> bool:
+                entries = er.async_entries_for_config_entry(registry, entry.entry_id)
+                return (
+                    bool(device.connections)
+                    and len(entries) == len(device.config.entities)
+                    and all(hass.states.get(e.entity_id) for e in entries)
+                )
+
+            await wait_until(ready, 10)
 
             async def unload() -> None:
                 assert await hass.config_entries.async_unload(entry.entry_id)

@@ -5,10 +5,13 @@
     python -m tools.emulator press --control /tmp/emulator.sock
     python -m tools.emulator motion [on|off|SECONDS] --control /tmp/emulator.sock
     python -m tools.emulator status --control /tmp/emulator.sock
+    python -m tools.emulator media --control /tmp/emulator.sock
 
 Without --key the API is plaintext; with it, Noise-encrypted like the firmware
 (a key: ``python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"``).
 While serving, the same commands can be typed on stdin when it is a terminal.
+With ``--config esphome/peephole-doorbell-s3.yaml`` the device has a speaker too
+(a media player); ``media`` lists what it was asked to play.
 
 The camera answers at once by default (``--timing instant``); ``--timing
 esp32-cam`` gives it an ESP32-CAM's timing (10 fps sensor, 300 kB/s Wi-Fi,
@@ -33,7 +36,7 @@ from .device import EmulatedDoorbell
 from .entities import DEFAULT_DEVICE_YAML, load_device_config
 from .timing import PROFILES, Timing
 
-COMMANDS = ("serve", "press", "motion", "status")
+COMMANDS = ("serve", "press", "motion", "status", "media")
 
 
 def _parser() -> argparse.ArgumentParser:

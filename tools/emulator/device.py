@@ -3,7 +3,9 @@
 Home Assistant's ``esphome`` integration (aioesphomeapi as the client)
 connects to it as if it were the ESP32-CAM firmware in ``esphome/``: same
 device name, entities, object ids and keys (derived from the YAML, see
-``entities.py``), plaintext or Noise-encrypted.
+``entities.py``), plaintext or Noise-encrypted. Started with a device file that
+has a speaker (``peephole-doorbell-s3.yaml``), it is a media player too, and
+records what it is asked to play (:attr:`EmulatedDoorbell.media_requests`).
 
 Messages are the protobuf classes of the installed ``aioesphomeapi``
 (``api_pb2`` + ``core.MESSAGE_TYPE_TO_PROTO``); names that changed between
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
+from dataclasses import dataclass
 import hashlib
 import logging
 import math
@@ -51,7 +54,6 @@ from .timing import INSTANT, CameraStats, SensorClock, Timing, WifiLink
 _LOGGER = logging.getLogger(__name__)
 
 ESPHOME_VERSION = "2026.10.0"
-MODEL = "esp32cam"
 MANUFACTURER = "Espressif"
 CAMERA_STOP_STREAM = 5.0  # seconds a stream request lasts (ESPHome: 5000 ms)
 BUTTON_HOLD = 0.2  # seconds the bell push reads "on" for an emulated press
@@ -61,6 +63,12 @@ VISITOR_TIME = 20.0  # seconds a visitor stays in view after a ring
 BUSY_BUFFER = 256 * 1024
 
 _ID_BY_NAME = {cls.__name__: msg_id for msg_id, cls in MESSAGE_TYPE_TO_PROTO.items()}
+# api.proto MediaPlayerState values that every aioesphomeapi release has.
+MEDIA_PLAYER_IDLE = 1
+MEDIA_PLAYER_PLAYING = 2
+# How long an emulated clip plays (the emulator does not fetch or decode it).
+MEDIA_PLAY_TIME = 1.0
+
 # Message ids that are stable across aioesphomeapi releases.
 ID_CONNECT_REQUEST = 3  # ConnectRequest (29.x) / AuthenticationRequest (4x.x)
 ID_CONNECT_RESPONSE = 4
@@ -79,6 +87,27 @@ def message(type_name: str, /, **fields: Any) -> Message:
         else:
             setattr(msg, field_name, value)
     return msg
+
+
+def command_name(value: int) -> str:
+    """Return a MediaPlayerCommand as a word (``play``, ``volume_up``, ...)."""
+    try:
+        name = str(api_pb2.MediaPlayerCommand.Name(value))
+    except ValueError:
+        return f"command_{value}"
+    return name.removeprefix("MEDIA_PLAYER_COMMAND_").lower()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaRequest:
+    """One MediaPlayerCommandRequest as the device received it (unset fields: None)."""
+
+    entity: str  # object id of the media player
+    command: str | None
+    media_url: str | None
+    volume: float | None
+    announcement: bool | None
+    received: float  # monotonic time
 
 
 def mac_for(name: str) -> str:
@@ -246,6 +275,9 @@ class _Connection:
     def on_LightCommandRequest(self, msg: Any) -> None:  # noqa: N802
         self.device.command_light(msg)
 
+    def on_MediaPlayerCommandRequest(self, msg: Any) -> None:  # noqa: N802
+        self.device.command_media_player(msg)
+
     def on_CameraImageRequest(self, msg: Any) -> None:  # noqa: N802
         self.device.request_image(single=msg.single, stream=msg.stream)
 
@@ -265,10 +297,12 @@ class EmulatedDoorbell:
         max_fps: float | None = None,
         mac: str | None = None,
         timing: Timing = INSTANT,
+        media_play_time: float = MEDIA_PLAY_TIME,
     ) -> None:
         """Configure the device; `key` (base64) enables Noise encryption.
 
-        `timing` is how long the camera and the Wi-Fi take (default: instant).
+        `timing` is how long the camera and the Wi-Fi take (default: instant);
+        `media_play_time` how long a media player plays what it is given.
         """
         self.config = config or load_device_config(DEFAULT_DEVICE_YAML)
         self.host = host
@@ -293,6 +327,9 @@ class EmulatedDoorbell:
         self._visitor_until = 0.0
         self._boot = time.monotonic()
         self._motion_off: asyncio.TimerHandle | None = None
+        self._media_done: dict[int, asyncio.TimerHandle] = {}
+        self.media_play_time = media_play_time
+        self.media_requests: list[MediaRequest] = []
         self.states: dict[int, Any] = {}
         self._reset_states()
 
@@ -306,12 +343,13 @@ class EmulatedDoorbell:
         """Start listening; `port` is updated to the bound port (for port=0)."""
         self._server = await asyncio.start_server(self._on_client, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
-        loop = (
-            self._instant_camera_loop
-            if self.timing.instant
-            else self._timed_camera_loop
-        )
-        self._camera_task = asyncio.create_task(loop(), name="emulator-camera")
+        if self.config.by_domain("camera"):
+            loop = (
+                self._instant_camera_loop
+                if self.timing.instant
+                else self._timed_camera_loop
+            )
+            self._camera_task = asyncio.create_task(loop(), name="emulator-camera")
         _LOGGER.info(
             "Emulated doorbell %s listening on %s:%s (%s, camera timing %s)",
             self.name,
@@ -333,6 +371,8 @@ class EmulatedDoorbell:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._motion_off is not None:
             self._motion_off.cancel()
+        for handle in self._media_done.values():
+            handle.cancel()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -375,6 +415,13 @@ class EmulatedDoorbell:
             elif entity.domain == "light":
                 on = entity.options.get("restore_mode", "").endswith("_ON")
                 self.states[entity.key] = (on, 1.0)
+            elif entity.domain == "media_player":
+                # (state, volume, muted), as ESPHome's speaker media player boots.
+                self.states[entity.key] = (
+                    MEDIA_PLAYER_IDLE,
+                    entity.options["volume_initial"],
+                    False,
+                )
 
     def _entity(self, yaml_id: str) -> Entity:
         return self.config.entity(yaml_id)
@@ -423,6 +470,15 @@ class EmulatedDoorbell:
             return message(
                 "SensorStateResponse", key=entity.key, state=self._sensor_value(entity)
             )
+        if entity.domain == "media_player":
+            state, volume, muted = self.states[entity.key]
+            return message(
+                "MediaPlayerStateResponse",
+                key=entity.key,
+                state=state,
+                volume=volume,
+                muted=muted,
+            )
         return None
 
     def all_states(self) -> list[Message]:
@@ -447,7 +503,7 @@ class EmulatedDoorbell:
             mac_address=self.mac,
             esphome_version=ESPHOME_VERSION,
             compilation_time="Oct 15 2026, 12:00:00",
-            model=MODEL,
+            model=self.config.board,
             manufacturer=MANUFACTURER,
             project_name=self.config.project_name,
             project_version=self.config.project_version,
@@ -526,6 +582,20 @@ class EmulatedDoorbell:
                 )
             elif entity.domain == "camera":
                 out.append(message("ListEntitiesCameraResponse", **common))
+            elif entity.domain == "media_player":
+                out.append(
+                    message(
+                        "ListEntitiesMediaPlayerResponse",
+                        supports_pause=entity.options["supports_pause"],
+                        # Only in newer schemas (API 1.11+): the features HA offers.
+                        feature_flags=entity.options["feature_flags"],
+                        supported_formats=[
+                            message("MediaPlayerSupportedFormat", **media_format)
+                            for media_format in entity.options["supported_formats"]
+                        ],
+                        **common,
+                    )
+                )
         return out
 
     # --- triggers (the Python API) ----------------------------------------------
@@ -609,6 +679,65 @@ class EmulatedDoorbell:
             brightness = max(0.0, min(1.0, msg.brightness))
         self.states[entity.key] = (on, brightness)
         self._publish(entity)
+
+    # --- media player ------------------------------------------------------------
+    def command_media_player(self, msg: Any) -> None:
+        """Handle a MediaPlayerCommand like ESPHome's speaker media player.
+
+        Every request is recorded. A URL plays (reported as playing, like an
+        announcement) for `media_play_time`; volume, mute, stop and the volume
+        steps change the state Home Assistant sees.
+        """
+        entity = next(
+            (e for e in self.config.by_domain("media_player") if e.key == msg.key),
+            None,
+        )
+        if entity is None:
+            return
+        request = MediaRequest(
+            entity=entity.object_id,
+            command=command_name(msg.command) if msg.has_command else None,
+            media_url=msg.media_url if msg.has_media_url else None,
+            volume=msg.volume if msg.has_volume else None,
+            announcement=msg.announcement if msg.has_announcement else None,
+            received=time.monotonic(),
+        )
+        self.media_requests.append(request)
+        _LOGGER.info("Media player %s asked: %s", entity.object_id, request)
+        state, volume, muted = self.states[entity.key]
+        step = entity.options["volume_increment"]
+        if request.volume is not None:
+            volume = request.volume
+        if request.command in ("mute", "unmute"):
+            muted = request.command == "mute"
+        elif request.command == "volume_up":
+            volume += step
+        elif request.command == "volume_down":
+            volume -= step
+        elif request.command in ("stop", "clear_playlist"):
+            state = MEDIA_PLAYER_IDLE
+            if (handle := self._media_done.pop(entity.key, None)) is not None:
+                handle.cancel()
+        if request.media_url:
+            state = MEDIA_PLAYER_PLAYING
+            self._schedule_media_done(entity)
+        self.states[entity.key] = (state, max(0.0, min(1.0, volume)), muted)
+        self._publish(entity)
+
+    def _schedule_media_done(self, entity: Entity) -> None:
+        """Go back to idle once the emulated clip has played."""
+        if (handle := self._media_done.pop(entity.key, None)) is not None:
+            handle.cancel()
+
+        def done() -> None:
+            self._media_done.pop(entity.key, None)
+            _, volume, muted = self.states[entity.key]
+            self.states[entity.key] = (MEDIA_PLAYER_IDLE, volume, muted)
+            self._publish(entity)
+
+        self._media_done[entity.key] = asyncio.get_running_loop().call_later(
+            self.media_play_time, done
+        )
 
     # --- camera ------------------------------------------------------------------
     def request_image(self, *, single: bool = False, stream: bool = False) -> None:
