@@ -20,7 +20,11 @@ A configuration fails (exit status 1) when it has
 * a web server without authentication (``web-server-auth``), or the camera's
   own unauthenticated HTTP server (``camera-web-server``);
 * ``esphome: min_version:`` missing or older than 2025.8.1, the release that
-  fixed the web server authentication bypass (``min-version``).
+  fixed the web server authentication bypass (``min-version``);
+* a camera and an I2S speaker or microphone on a classic ESP32 or an ESP32-S2
+  (``camera-i2s``): ESPHome accepts it, but the camera driver holds I2S0 and its
+  interrupt there, and the device fails at run time ("Register I2S Interrupt
+  error"). ESP32-S3 camera boards use LCD_CAM and leave I2S free.
 
 The YAML is read as written, with ESPHome's tags (``!secret``, ``!include``,
 ``!lambda``, ``!extend``, ``!remove``, ...) turned into inert markers: nothing
@@ -63,6 +67,7 @@ FALLBACK_AP = "fallback-ap"
 WEB_SERVER_AUTH = "web-server-auth"
 CAMERA_WEB_SERVER = "camera-web-server"
 MIN_VERSION_CODE = "min-version"
+CAMERA_I2S = "camera-i2s"
 LOAD_ERROR = "load-error"
 REMOTE_PACKAGE = "remote-package"  # a warning only
 
@@ -669,6 +674,7 @@ def check_structure(
     web_auth_ok = _check_web_server(report, config)
     _check_ota(report, config, api_key=api_key, web_auth_ok=web_auth_ok)
     _check_open_doors(report, config)
+    _check_camera_i2s(report, config)
     if check_min_version:
         _check_min_version(report, config)
 
@@ -814,6 +820,55 @@ def _check_open_doors(report: Report, config: dict[str, Any]) -> None:
                 line,
             )
         )
+
+
+# ESP32 variants other than the classic one, as ESPHome spells them in
+# `esp32: variant:` (ESP32S3) and as board names carry them
+# (esp32-s3-devkitc-1, seeed_xiao_esp32s3, lolin_s2_mini, um_tinys3, ...).
+_VARIANT_RE = re.compile(r"(s2|s3|c2|c3|c5|c61|c6|h2|p4)(?!\d)")
+# Variants whose camera interface is built on I2S0.
+_CAMERA_ON_I2S = {"esp32", "s2"}
+
+
+def esp32_variant(config: dict[str, Any]) -> str | None:
+    """Return the ESP32 variant (``esp32``, ``s3``, ...) of a config, None if no ESP32.
+
+    ``esp32: variant:`` wins; otherwise the board name tells: one without
+    another variant's marker is a classic ESP32 (``esp32cam``, ``esp32dev``).
+    ``esphome config`` output always names the variant.
+    """
+    esp32 = config.get("esp32")
+    if not isinstance(esp32, dict):
+        return None
+    for key in ("variant", "board"):
+        value = esp32.get(key)
+        if isinstance(value, str) and value:
+            match = _VARIANT_RE.search(value.lower())
+            return match.group(1) if match else "esp32"
+    return "esp32"
+
+
+def _check_camera_i2s(report: Report, config: dict[str, Any]) -> None:
+    """Flag a camera beside I2S audio on a variant whose camera uses I2S0."""
+    if not (_present(config, "esp32_camera") and _present(config, "i2s_audio")):
+        return
+    variant = esp32_variant(config)
+    if variant not in _CAMERA_ON_I2S:
+        return
+    source, line = _where(config, "i2s_audio")
+    chip = "a classic ESP32" if variant == "esp32" else "an ESP32-S2"
+    report.add(
+        Finding(
+            CAMERA_I2S,
+            f"esp32_camera and i2s_audio on {chip}: the camera driver holds I2S0 "
+            "and its interrupt, and the device fails at run time ('Register I2S "
+            "Interrupt error'); use an ESP32-S3 camera board "
+            "(peephole-doorbell-s3.yaml) or a separate door speaker "
+            "(peephole-door-speaker.yaml)",
+            source,
+            line,
+        )
+    )
 
 
 def _check_min_version(report: Report, config: dict[str, Any]) -> None:

@@ -12,6 +12,15 @@ REPO = Path(__file__).resolve().parents[2]
 ESPHOME_DIR = REPO / "esphome"
 
 
+def device_configs() -> list[Path]:
+    """Return the shipped device files (top-level YAML in esphome/ but secrets)."""
+    return sorted(
+        path
+        for path in ESPHOME_DIR.glob("*.yaml")
+        if not path.name.startswith("secrets")
+    )
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations() -> None:
     """Override the suite-wide autouse fixture: these tests need no hass."""

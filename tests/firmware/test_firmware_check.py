@@ -10,7 +10,7 @@ import pytest
 
 from tools import firmware_check as fc
 
-from .conftest import ESPHOME_DIR
+from .conftest import device_configs
 
 Write = Callable[[str, str], Path]
 
@@ -55,129 +55,10 @@ def check(write: Write, text: str, name: str = "device.yaml") -> fc.Report:
     return fc.check_file(write(name, text))
 
 
-def device_configs() -> list[Path]:
-    return sorted(
-        path
-        for path in ESPHOME_DIR.glob("*.yaml")
-        if not path.name.startswith("secrets")
-    )
-
-
-# --- the shipped firmware ---------------------------------------------------------
-
-
-def test_shipped_configs_exist() -> None:
-    assert [path.name for path in device_configs()] == ["peephole-doorbell.yaml"]
-
-
-@pytest.mark.parametrize("config", device_configs(), ids=lambda path: path.name)
-def test_shipped_config_passes(config: Path) -> None:
-    report = fc.check_file(config)
-    assert report.findings == []
-    assert report.warnings == []
-
-
-def _shipped() -> dict:
-    report = fc.Report(ESPHOME_DIR / "peephole-doorbell.yaml")
-    loader = fc.ConfigLoader(report)
-    root = loader.load_root(report.config)
-    subs = fc.collect_substitutions(loader, root)
-    merged = fc.substitute(loader.merge_packages(root), subs)
-    assert report.findings == []
-    return merged
-
-
-def test_shipped_config_is_organised_like_official_configs() -> None:
-    raw = fc.load_yaml_text(
-        (ESPHOME_DIR / "peephole-doorbell.yaml").read_text(encoding="utf-8"),
-        ESPHOME_DIR / "peephole-doorbell.yaml",
-    )
-    assert {"name", "friendly_name", "button_pin", "camera_resolution"} <= set(
-        raw["substitutions"]
-    )
-    assert all(isinstance(item, fc.Include) for item in raw["packages"].values())
-    assert raw["dashboard_import"]["package_import_url"].startswith("github://")
-    assert "project" in raw["esphome"]
-
-
-def test_shipped_config_features() -> None:
-    config = _shipped()
-    # Camera: SVGA, psram, a dedicated i2c bus instead of i2c_pins.
-    camera = config["esp32_camera"]
-    assert camera["resolution"] == "800x600"
-    assert "i2c_id" in camera
-    assert "i2c_pins" not in camera
-    assert "psram" in config
-    assert config["i2c"][0]["id"] == camera["i2c_id"]
-    # Doorbell: debounced button, event + binary sensor, local chime.
-    event = config["event"][0]
-    assert event["device_class"] == "doorbell"
-    assert event["event_types"] == ["ring"]
-    button = next(s for s in config["binary_sensor"] if s["id"] == "doorbell_button")
-    filters = {next(iter(item)) for item in button["filters"]}
-    assert {"delayed_on", "delayed_off"} <= filters
-    actions = str(button["on_press"])
-    assert "ring_chime" in actions
-    assert "event.trigger" in actions
-    assert "homeassistant" not in actions  # rings without Home Assistant
-    assert any(s.get("device_class") == "motion" for s in config["binary_sensor"])
-    assert "status_led" in config
-    assert config["light"][0]["name"] == "Flash"
-    platforms = {s["platform"] for s in config["sensor"]} | {
-        b["platform"] for b in config["button"]
-    }
-    assert {"wifi_signal", "uptime", "restart"} <= platforms
-    # An update blocks the loop: the chime is silenced first. No modem sleep
-    # (mains powered). No motion while the PIR module warms up.
-    ota = config["ota"]
-    assert len(ota) == 1
-    assert "ring_chime" in str(ota[0]["on_begin"])
-    assert "chime_relay" in str(ota[0]["on_begin"])
-    assert config["wifi"]["power_save_mode"] == "none"
-    motion = next(s for s in config["binary_sensor"] if s["id"] == "motion")
-    assert "millis() < 60000" in str(motion["filters"][0])
-    # Secure by default.
-    assert "captive_portal" not in config
-    assert "web_server" not in config
-    assert "ap" not in config["wifi"]
-    assert isinstance(config["api"]["encryption"]["key"], fc.Secret)
-
-
-def test_secrets_example_has_placeholders_only() -> None:
-    example = fc.load_yaml_text(
-        (ESPHOME_DIR / "secrets.example.yaml").read_text(encoding="utf-8"),
-        ESPHOME_DIR / "secrets.example.yaml",
-    )
-    assert example
-    assert all(str(value).startswith("REPLACE_") for value in example.values())
-    # Every !secret the configs use is in the example.
-    used: set[str] = set()
-
-    def collect(value: object) -> None:
-        if isinstance(value, fc.Secret):
-            used.add(value.name)
-        elif isinstance(value, dict):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list):
-            for item in value:
-                collect(item)
-
-    for config in device_configs():
-        loader = fc.ConfigLoader(fc.Report(config))
-        loader.load_root(config)
-        for document in loader.documents:
-            collect(document.data)
-    assert used
-    assert used <= set(example)
-
-
-def test_real_secrets_file_is_git_ignored() -> None:
-    ignored = (ESPHOME_DIR.parent / ".gitignore").read_text(encoding="utf-8")
-    assert "esphome/secrets.yaml" in ignored.splitlines()
-
-
 # --- each insecure pattern fails with its own finding ------------------------------
+
+CAMERA = "esp32_camera:\n  name: Camera\n"
+I2S = "i2s_audio:\n  - id: speaker_i2s\n"
 
 INSECURE: dict[str, tuple[dict[str, str], str]] = {
     "api without encryption": ({"api": "api:\n"}, fc.API_ENCRYPTION),
@@ -263,6 +144,22 @@ INSECURE: dict[str, tuple[dict[str, str], str]] = {
         {"esphome": "esphome:\n  name: test-device\n  min_version: 2025.8\n"},
         fc.MIN_VERSION_CODE,
     ),
+    "camera and i2s speaker on a classic esp32": (
+        {"cam": CAMERA, "i2s": I2S},
+        fc.CAMERA_I2S,
+    ),
+    "camera and i2s on an esp32-s2 board": (
+        {"esp32": "esp32:\n  board: lolin_s2_mini\n", "cam": CAMERA, "i2s": I2S},
+        fc.CAMERA_I2S,
+    ),
+    "camera and i2s with the classic variant named": (
+        {
+            "esp32": "esp32:\n  board: esp32cam\n  variant: esp32\n",
+            "cam": CAMERA,
+            "i2s": I2S,
+        },
+        fc.CAMERA_I2S,
+    ),
 }
 
 
@@ -299,6 +196,14 @@ def test_secure_base_passes(write: Write) -> None:
         {
             "wifi": "wifi:\n  ssid: !secret wifi_ssid\n  password: !env_var WIFI_PASSWORD\n"
         },
+        {"esp32": "esp32:\n  board: seeed_xiao_esp32s3\n", "cam": CAMERA, "i2s": I2S},
+        {
+            "esp32": "esp32:\n  board: x\n  variant: ESP32S3\n",
+            "cam": CAMERA,
+            "i2s": I2S,
+        },
+        {"cam": CAMERA},
+        {"i2s": I2S},
     ],
     ids=[
         "ota encryption inherits api key",
@@ -308,6 +213,10 @@ def test_secure_base_passes(write: Write) -> None:
         "newer min_version",
         "quoted min_version",
         "env var password",
+        "camera and i2s on an esp32-s3 board",
+        "camera and i2s on the esp32-s3 variant",
+        "camera alone on esp32",
+        "i2s alone on esp32",
     ],
 )
 def test_secure_variants_pass(write: Write, sections: dict[str, str]) -> None:
@@ -647,6 +556,44 @@ def test_resolved_output_with_web_server_ota() -> None:
     report = fc.Report(Path("x.yaml"))
     fc.check_resolved_text(text, report, Path("x.yaml"))
     assert report.codes == {fc.WEB_SERVER_AUTH, fc.OTA_UNPROTECTED, fc.CAPTIVE_PORTAL}
+
+
+@pytest.mark.parametrize(
+    ("variant", "codes"), [("ESP32", {fc.CAMERA_I2S}), ("ESP32S3", set())]
+)
+def test_resolved_output_camera_and_i2s(variant: str, codes: set[str]) -> None:
+    """ESPHome's resolved config names the variant: the check uses it."""
+    text = (
+        RESOLVED_OK
+        + f"esp32:\n  board: esp32dev\n  variant: {variant}\n"
+        + CAMERA
+        + I2S
+    )
+    report = fc.Report(Path("x.yaml"))
+    fc.check_resolved_text(text, report, Path("x.yaml"))
+    assert report.codes == codes
+
+
+@pytest.mark.parametrize(
+    ("esp32", "variant"),
+    [
+        ({"board": "esp32cam"}, "esp32"),
+        ({"board": "esp32dev"}, "esp32"),
+        ({"board": "nodemcu-32s"}, "esp32"),
+        ({"board": "seeed_xiao_esp32s3"}, "s3"),
+        ({"board": "esp32-s3-devkitc-1"}, "s3"),
+        ({"board": "um_tinys3"}, "s3"),
+        ({"board": "lolin_s2_mini"}, "s2"),
+        ({"board": "esp32-c3-devkitm-1"}, "c3"),
+        ({"board": "esp32dev", "variant": "ESP32S3"}, "s3"),
+        ({"variant": "esp32"}, "esp32"),
+        ({}, "esp32"),
+        (None, None),
+    ],
+)
+def test_esp32_variant(esp32: dict[str, str] | None, variant: str | None) -> None:
+    config = {} if esp32 is None else {"esp32": esp32}
+    assert fc.esp32_variant(config) == variant
 
 
 def test_resolved_output_garbage() -> None:

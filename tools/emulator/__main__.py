@@ -1,14 +1,22 @@
 """Command line: run the emulated doorbell, or send it a command.
 
     python -m tools.emulator [--port 6053] [--key BASE64] [--name peephole-doorbell]
-                             [--control /tmp/emulator.sock]
+                             [--control /tmp/emulator.sock] [--timing esp32-cam]
     python -m tools.emulator press --control /tmp/emulator.sock
     python -m tools.emulator motion [on|off|SECONDS] --control /tmp/emulator.sock
     python -m tools.emulator status --control /tmp/emulator.sock
+    python -m tools.emulator media --control /tmp/emulator.sock
 
 Without --key the API is plaintext; with it, Noise-encrypted like the firmware
 (a key: ``python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"``).
 While serving, the same commands can be typed on stdin when it is a terminal.
+With ``--config esphome/peephole-doorbell-s3.yaml`` the device has a speaker too
+(a media player); ``media`` lists what it was asked to play.
+
+The camera answers at once by default (``--timing instant``); ``--timing
+esp32-cam`` gives it an ESP32-CAM's timing (10 fps sensor, 300 kB/s Wi-Fi,
+jitter, dropped frames and stalls, all seeded), and each part can be set on its
+own (``--capture-fps``, ``--throughput``, ...): see tools/emulator/timing.py.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -25,8 +34,9 @@ import sys
 from .control import execute, send_command, serve_control
 from .device import EmulatedDoorbell
 from .entities import DEFAULT_DEVICE_YAML, load_device_config
+from .timing import PROFILES, Timing
 
-COMMANDS = ("serve", "press", "motion", "status")
+COMMANDS = ("serve", "press", "motion", "status", "media")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,8 +78,63 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="streaming frame rate cap (default: the firmware's)",
     )
+    timing = parser.add_argument_group(
+        "camera timing", "a real device's delays; every option overrides the profile's"
+    )
+    timing.add_argument(
+        "--timing",
+        choices=sorted(PROFILES),
+        default="instant",
+        help="timing profile (default instant: answer every request at once)",
+    )
+    timing.add_argument(
+        "--capture-fps",
+        type=float,
+        help="the sensor's frame rate: a request gets the next frame it captures",
+    )
+    timing.add_argument(
+        "--throughput",
+        type=float,
+        metavar="BYTES_PER_S",
+        help="Wi-Fi throughput shared by all clients, e.g. 300000",
+    )
+    timing.add_argument(
+        "--chunk-size", type=int, metavar="BYTES", help="bytes per camera chunk"
+    )
+    timing.add_argument(
+        "--jitter-ms", type=float, help="up to this much later per capture and transfer"
+    )
+    timing.add_argument(
+        "--drop", type=float, metavar="PROBABILITY", help="a frame is bad and dropped"
+    )
+    timing.add_argument(
+        "--stall-probability",
+        type=float,
+        metavar="PROBABILITY",
+        help="per frame: the camera or the Wi-Fi pauses",
+    )
+    timing.add_argument("--stall-ms", type=float, help="how long a stall lasts")
+    timing.add_argument("--seed", type=int, help="seed of the random draws")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
+
+
+def timing_from_args(args: argparse.Namespace) -> Timing:
+    """Return the profile with the command line's overrides applied."""
+    overrides = {
+        "capture_fps": args.capture_fps,
+        "throughput": args.throughput,
+        "chunk_size": args.chunk_size,
+        "jitter": None if args.jitter_ms is None else args.jitter_ms / 1000,
+        "drop_probability": args.drop,
+        "stall_probability": args.stall_probability,
+        "stall": None if args.stall_ms is None else args.stall_ms / 1000,
+        "seed": args.seed,
+    }
+    return dataclasses.replace(
+        PROFILES[args.timing],
+        **{name: value for name, value in overrides.items() if value is not None},
+    )
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -81,6 +146,7 @@ async def _serve(args: argparse.Namespace) -> None:
         config=load_device_config(args.config),
         idle_fps=args.idle_fps,
         max_fps=args.max_fps,
+        timing=timing_from_args(args),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -115,7 +181,12 @@ def _stdin_command(device: EmulatedDoorbell) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        timing_from_args(args)
+    except ValueError as err:
+        parser.error(str(err))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

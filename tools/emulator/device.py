@@ -3,7 +3,9 @@
 Home Assistant's ``esphome`` integration (aioesphomeapi as the client)
 connects to it as if it were the ESP32-CAM firmware in ``esphome/``: same
 device name, entities, object ids and keys (derived from the YAML, see
-``entities.py``), plaintext or Noise-encrypted.
+``entities.py``), plaintext or Noise-encrypted. Started with a device file that
+has a speaker (``peephole-doorbell-s3.yaml``), it is a media player too, and
+records what it is asked to play (:attr:`EmulatedDoorbell.media_requests`).
 
 Messages are the protobuf classes of the installed ``aioesphomeapi``
 (``api_pb2`` + ``core.MESSAGE_TYPE_TO_PROTO``); names that changed between
@@ -12,10 +14,13 @@ message id, and fields are only set when the installed schema has them.
 
 Python API::
 
-    async with EmulatedDoorbell(port=0, key=KEY) as device:
+    async with EmulatedDoorbell(port=0, key=KEY, timing=ESP32_CAM) as device:
         ...  # device.port is the bound port
         await device.press()
         await device.motion(True)
+
+The camera answers at once by default; ``timing=`` (``timing.py``) gives it a
+real device's capture rate, Wi-Fi throughput, jitter, dropped frames and stalls.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
+from dataclasses import dataclass
 import hashlib
 import logging
+import math
 import time
 from types import TracebackType
 from typing import Any, Self
@@ -42,14 +49,13 @@ from .entities import (
 )
 from .framing import FrameError, NoiseFramer, PlaintextFramer, decode_psk
 from .scene import PorchScene
+from .timing import INSTANT, CameraStats, SensorClock, Timing, WifiLink
 
 _LOGGER = logging.getLogger(__name__)
 
 ESPHOME_VERSION = "2026.10.0"
-MODEL = "esp32cam"
 MANUFACTURER = "Espressif"
 CAMERA_STOP_STREAM = 5.0  # seconds a stream request lasts (ESPHome: 5000 ms)
-CAMERA_CHUNK = 16 * 1024
 BUTTON_HOLD = 0.2  # seconds the bell push reads "on" for an emulated press
 VISITOR_TIME = 20.0  # seconds a visitor stays in view after a ring
 # A connection whose socket buffer holds more than this is "still sending":
@@ -57,6 +63,12 @@ VISITOR_TIME = 20.0  # seconds a visitor stays in view after a ring
 BUSY_BUFFER = 256 * 1024
 
 _ID_BY_NAME = {cls.__name__: msg_id for msg_id, cls in MESSAGE_TYPE_TO_PROTO.items()}
+# api.proto MediaPlayerState values that every aioesphomeapi release has.
+MEDIA_PLAYER_IDLE = 1
+MEDIA_PLAYER_PLAYING = 2
+# How long an emulated clip plays (the emulator does not fetch or decode it).
+MEDIA_PLAY_TIME = 1.0
+
 # Message ids that are stable across aioesphomeapi releases.
 ID_CONNECT_REQUEST = 3  # ConnectRequest (29.x) / AuthenticationRequest (4x.x)
 ID_CONNECT_RESPONSE = 4
@@ -75,6 +87,27 @@ def message(type_name: str, /, **fields: Any) -> Message:
         else:
             setattr(msg, field_name, value)
     return msg
+
+
+def command_name(value: int) -> str:
+    """Return a MediaPlayerCommand as a word (``play``, ``volume_up``, ...)."""
+    try:
+        name = str(api_pb2.MediaPlayerCommand.Name(value))
+    except ValueError:
+        return f"command_{value}"
+    return name.removeprefix("MEDIA_PLAYER_COMMAND_").lower()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaRequest:
+    """One MediaPlayerCommandRequest as the device received it (unset fields: None)."""
+
+    entity: str  # object id of the media player
+    command: str | None
+    media_url: str | None
+    volume: float | None
+    announcement: bool | None
+    received: float  # monotonic time
 
 
 def mac_for(name: str) -> str:
@@ -126,6 +159,13 @@ class _Connection:
             _LOGGER.exception("Cannot encode a message")
             return
         self.writer.write(data)
+
+    async def drain(self) -> None:
+        """Wait until the socket takes more (a slow client slows the camera down)."""
+        if self.closed:
+            return
+        with contextlib.suppress(ConnectionError, OSError):
+            await self.writer.drain()
 
     async def run(self) -> None:
         _LOGGER.debug("Client connected: %s", self.peer)
@@ -235,6 +275,9 @@ class _Connection:
     def on_LightCommandRequest(self, msg: Any) -> None:  # noqa: N802
         self.device.command_light(msg)
 
+    def on_MediaPlayerCommandRequest(self, msg: Any) -> None:  # noqa: N802
+        self.device.command_media_player(msg)
+
     def on_CameraImageRequest(self, msg: Any) -> None:  # noqa: N802
         self.device.request_image(single=msg.single, stream=msg.stream)
 
@@ -253,8 +296,14 @@ class EmulatedDoorbell:
         idle_fps: float | None = None,
         max_fps: float | None = None,
         mac: str | None = None,
+        timing: Timing = INSTANT,
+        media_play_time: float = MEDIA_PLAY_TIME,
     ) -> None:
-        """Configure the device; `key` (base64) enables Noise encryption."""
+        """Configure the device; `key` (base64) enables Noise encryption.
+
+        `timing` is how long the camera and the Wi-Fi take (default: instant);
+        `media_play_time` how long a media player plays what it is given.
+        """
         self.config = config or load_device_config(DEFAULT_DEVICE_YAML)
         self.host = host
         self.port = port
@@ -264,19 +313,24 @@ class EmulatedDoorbell:
         self.mac = mac or mac_for(self.name)
         self.idle_fps = self.config.idle_fps if idle_fps is None else idle_fps
         self.max_fps = self.config.max_fps if max_fps is None else max_fps
+        self.timing = timing
         self.scene = PorchScene(*self.config.resolution)
+        self.stats = CameraStats()
         self.connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._camera_task: asyncio.Task[None] | None = None
         self._camera_wake = asyncio.Event()
         self._single_requested = False
+        self._idle_requested = False
         self._stream_until = 0.0
         self._visitor_until = 0.0
         self._boot = time.monotonic()
         self._motion_off: asyncio.TimerHandle | None = None
+        self._media_done: dict[int, asyncio.TimerHandle] = {}
+        self.media_play_time = media_play_time
+        self.media_requests: list[MediaRequest] = []
         self.states: dict[int, Any] = {}
-        self.frames_sent = 0
         self._reset_states()
 
     # --- lifecycle -------------------------------------------------------------
@@ -289,15 +343,20 @@ class EmulatedDoorbell:
         """Start listening; `port` is updated to the bound port (for port=0)."""
         self._server = await asyncio.start_server(self._on_client, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
-        self._camera_task = asyncio.create_task(
-            self._camera_loop(), name="emulator-camera"
-        )
+        if self.config.by_domain("camera"):
+            loop = (
+                self._instant_camera_loop
+                if self.timing.instant
+                else self._timed_camera_loop
+            )
+            self._camera_task = asyncio.create_task(loop(), name="emulator-camera")
         _LOGGER.info(
-            "Emulated doorbell %s listening on %s:%s (%s)",
+            "Emulated doorbell %s listening on %s:%s (%s, camera timing %s)",
             self.name,
             self.host,
             self.port,
             "noise" if self.psk else "plaintext",
+            "instant" if self.timing.instant else self.timing,
         )
 
     async def stop(self) -> None:
@@ -312,6 +371,8 @@ class EmulatedDoorbell:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._motion_off is not None:
             self._motion_off.cancel()
+        for handle in self._media_done.values():
+            handle.cancel()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -354,6 +415,13 @@ class EmulatedDoorbell:
             elif entity.domain == "light":
                 on = entity.options.get("restore_mode", "").endswith("_ON")
                 self.states[entity.key] = (on, 1.0)
+            elif entity.domain == "media_player":
+                # (state, volume, muted), as ESPHome's speaker media player boots.
+                self.states[entity.key] = (
+                    MEDIA_PLAYER_IDLE,
+                    entity.options["volume_initial"],
+                    False,
+                )
 
     def _entity(self, yaml_id: str) -> Entity:
         return self.config.entity(yaml_id)
@@ -402,6 +470,15 @@ class EmulatedDoorbell:
             return message(
                 "SensorStateResponse", key=entity.key, state=self._sensor_value(entity)
             )
+        if entity.domain == "media_player":
+            state, volume, muted = self.states[entity.key]
+            return message(
+                "MediaPlayerStateResponse",
+                key=entity.key,
+                state=state,
+                volume=volume,
+                muted=muted,
+            )
         return None
 
     def all_states(self) -> list[Message]:
@@ -426,7 +503,7 @@ class EmulatedDoorbell:
             mac_address=self.mac,
             esphome_version=ESPHOME_VERSION,
             compilation_time="Oct 15 2026, 12:00:00",
-            model=MODEL,
+            model=self.config.board,
             manufacturer=MANUFACTURER,
             project_name=self.config.project_name,
             project_version=self.config.project_version,
@@ -505,6 +582,20 @@ class EmulatedDoorbell:
                 )
             elif entity.domain == "camera":
                 out.append(message("ListEntitiesCameraResponse", **common))
+            elif entity.domain == "media_player":
+                out.append(
+                    message(
+                        "ListEntitiesMediaPlayerResponse",
+                        supports_pause=entity.options["supports_pause"],
+                        # Only in newer schemas (API 1.11+): the features HA offers.
+                        feature_flags=entity.options["feature_flags"],
+                        supported_formats=[
+                            message("MediaPlayerSupportedFormat", **media_format)
+                            for media_format in entity.options["supported_formats"]
+                        ],
+                        **common,
+                    )
+                )
         return out
 
     # --- triggers (the Python API) ----------------------------------------------
@@ -589,6 +680,65 @@ class EmulatedDoorbell:
         self.states[entity.key] = (on, brightness)
         self._publish(entity)
 
+    # --- media player ------------------------------------------------------------
+    def command_media_player(self, msg: Any) -> None:
+        """Handle a MediaPlayerCommand like ESPHome's speaker media player.
+
+        Every request is recorded. A URL plays (reported as playing, like an
+        announcement) for `media_play_time`; volume, mute, stop and the volume
+        steps change the state Home Assistant sees.
+        """
+        entity = next(
+            (e for e in self.config.by_domain("media_player") if e.key == msg.key),
+            None,
+        )
+        if entity is None:
+            return
+        request = MediaRequest(
+            entity=entity.object_id,
+            command=command_name(msg.command) if msg.has_command else None,
+            media_url=msg.media_url if msg.has_media_url else None,
+            volume=msg.volume if msg.has_volume else None,
+            announcement=msg.announcement if msg.has_announcement else None,
+            received=time.monotonic(),
+        )
+        self.media_requests.append(request)
+        _LOGGER.info("Media player %s asked: %s", entity.object_id, request)
+        state, volume, muted = self.states[entity.key]
+        step = entity.options["volume_increment"]
+        if request.volume is not None:
+            volume = request.volume
+        if request.command in ("mute", "unmute"):
+            muted = request.command == "mute"
+        elif request.command == "volume_up":
+            volume += step
+        elif request.command == "volume_down":
+            volume -= step
+        elif request.command in ("stop", "clear_playlist"):
+            state = MEDIA_PLAYER_IDLE
+            if (handle := self._media_done.pop(entity.key, None)) is not None:
+                handle.cancel()
+        if request.media_url:
+            state = MEDIA_PLAYER_PLAYING
+            self._schedule_media_done(entity)
+        self.states[entity.key] = (state, max(0.0, min(1.0, volume)), muted)
+        self._publish(entity)
+
+    def _schedule_media_done(self, entity: Entity) -> None:
+        """Go back to idle once the emulated clip has played."""
+        if (handle := self._media_done.pop(entity.key, None)) is not None:
+            handle.cancel()
+
+        def done() -> None:
+            self._media_done.pop(entity.key, None)
+            _, volume, muted = self.states[entity.key]
+            self.states[entity.key] = (MEDIA_PLAYER_IDLE, volume, muted)
+            self._publish(entity)
+
+        self._media_done[entity.key] = asyncio.get_running_loop().call_later(
+            self.media_play_time, done
+        )
+
     # --- camera ------------------------------------------------------------------
     def request_image(self, *, single: bool = False, stream: bool = False) -> None:
         """Handle a CameraImageRequest."""
@@ -598,15 +748,22 @@ class EmulatedDoorbell:
             self._stream_until = time.monotonic() + CAMERA_STOP_STREAM
         self._camera_wake.set()
 
-    async def snapshot(self) -> bytes:
-        """Render the current frame as JPEG (for tools and tests)."""
-        t = time.monotonic() - self._boot
-        visitor = time.monotonic() < self._visitor_until
+    @property
+    def frames_sent(self) -> int:
+        """Frames sent to API clients so far."""
+        return self.stats.sent
+
+    async def snapshot(self, at: float | None = None) -> bytes:
+        """Render the frame seen at monotonic time `at` (default now) as JPEG."""
+        at = time.monotonic() if at is None else at
+        t = at - self._boot
+        visitor = at < self._visitor_until
         return await asyncio.get_running_loop().run_in_executor(
             None, lambda: self.scene.jpeg(t, visitor=visitor)
         )
 
-    async def _camera_loop(self) -> None:
+    async def _instant_camera_loop(self) -> None:
+        """Run the instant camera: render when asked, write every chunk at once."""
         last_idle = 0.0
         last_frame = 0.0
         while True:
@@ -642,14 +799,17 @@ class EmulatedDoorbell:
             if not receivers:
                 continue
             frame = await self.snapshot()
-            self._send_frame(frame, receivers)
+            self.stats.captured += 1
+            messages = self._frame_messages(frame)
+            for connection in receivers:
+                connection.send(*messages)
+            self.stats.sent += 1
 
-    def _send_frame(self, frame: bytes, receivers: list[_Connection]) -> None:
+    def _frame_messages(self, frame: bytes) -> list[Message]:
         key = self._entity("doorbell_camera").key
-        chunks = [
-            frame[i : i + CAMERA_CHUNK] for i in range(0, len(frame), CAMERA_CHUNK)
-        ]
-        messages = [
+        size = self.timing.chunk_size
+        chunks = [frame[i : i + size] for i in range(0, len(frame), size)]
+        return [
             message(
                 "CameraImageResponse",
                 key=key,
@@ -658,6 +818,93 @@ class EmulatedDoorbell:
             )
             for index, chunk in enumerate(chunks)
         ]
-        for connection in receivers:
-            connection.send(*messages)
-        self.frames_sent += 1
+
+    def _camera_wanted(self, now: float) -> bool:
+        return (
+            self._single_requested or self._idle_requested or now < self._stream_until
+        )
+
+    async def _timed_camera_loop(self) -> None:
+        """Run the timed camera, modelled on ESPHome's esp32_camera loop (timing.py)."""
+        clock = SensorClock(self.timing, origin=time.monotonic())
+        link = WifiLink(self.timing.throughput)
+        last_update = -math.inf
+        last_idle = time.monotonic()
+        while True:
+            # Wait for a request: single, stream, or the idle refresh.
+            self._camera_wake.clear()
+            now = time.monotonic()
+            if not self._camera_wanted(now):
+                timeout = (
+                    max(0.0, last_idle + 1 / self.idle_fps - now)
+                    if self.idle_fps > 0
+                    else None
+                )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self._camera_wake.wait()
+                now = time.monotonic()
+                if self.idle_fps > 0 and now - last_idle >= 1 / self.idle_fps:
+                    last_idle = now
+                    self._idle_requested = True
+                if not self._camera_wanted(now):
+                    continue
+            # The next frame the sensor captures, no sooner than max_update_interval.
+            earliest = last_update + 1 / self.max_fps if self.max_fps > 0 else now
+            plan = clock.plan()
+            tick, capture_at = clock.capture_time(max(now, earliest), plan)
+            if plan.stall == "camera":
+                self.stats.camera_stalls += 1
+            await asyncio.sleep(max(0.0, capture_at - time.monotonic()))
+            if plan.dropped:
+                # A bad frame from the driver: whoever asked waits for the next one.
+                self.stats.dropped += 1
+                continue
+            if not self._camera_wanted(time.monotonic()):
+                continue  # a stream that ended while the sensor was busy
+            self.stats.captured += 1
+            last_update = tick
+            self._single_requested = False
+            self._idle_requested = False
+            receivers = [c for c in self.connections if c.subscribed and not c.closed]
+            if not receivers:
+                continue
+            frame = await self.snapshot(capture_at)
+            messages = self._frame_messages(frame)
+            sizes = [len(msg.data) for msg in messages]
+            stall_at = len(messages) // 2 if plan.stall == "wifi" else None
+            if stall_at is not None:
+                self.stats.wifi_stalls += 1
+            link.pause(plan.transfer_jitter, time.monotonic())
+            # Like ESPHome, no new frame is taken until every client has this one.
+            # The link is shared: a Wi-Fi stall holds it once, for everybody.
+            await asyncio.gather(
+                *(
+                    self._send_paced(
+                        connection, messages, sizes, link, stall_at if i == 0 else None
+                    )
+                    for i, connection in enumerate(receivers)
+                )
+            )
+            self.stats.sent += 1
+
+    async def _send_paced(
+        self,
+        connection: _Connection,
+        messages: list[Message],
+        sizes: list[int],
+        link: WifiLink,
+        stall_at: int | None,
+    ) -> None:
+        """Send one frame's chunks to one client at the link's pace."""
+        for index, (msg, size) in enumerate(zip(messages, sizes, strict=True)):
+            if connection.closed:
+                return
+            now = time.monotonic()
+            if index == stall_at:
+                link.pause(self.timing.stall, now)
+            done_at = link.reserve(size, now)
+            if done_at > now:
+                await asyncio.sleep(done_at - now)
+            connection.send(msg)
+            await connection.drain()

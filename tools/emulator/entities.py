@@ -2,7 +2,8 @@
 
 The emulator must show Home Assistant exactly the entities the real firmware
 shows: same names, object ids and keys. So the list is not written down here;
-it is derived from ``esphome/peephole-doorbell.yaml`` and its local packages,
+it is derived from ``esphome/peephole-doorbell.yaml`` (or another device file,
+such as ``peephole-doorbell-s3.yaml`` with its media player) and its local packages,
 loaded with ``tools.firmware_check``'s loader (ESPHome tags such as
 ``!secret``/``!lambda`` become inert markers, ``packages:`` are merged and
 ``${substitutions}`` resolved). What the YAML does not say (the defaults an
@@ -12,7 +13,9 @@ schemas.
 
 Keys are what ESPHome computes: the 32-bit FNV-1 hash of the object id, and
 the object id is the entity name in snake case with everything outside
-``[a-z0-9_-]`` replaced by ``_`` (``esphome.helpers.fnv1_hash_object_id``).
+``[a-z0-9_-]`` replaced by ``_`` (``esphome.helpers.fnv1_hash_object_id``). An
+entity named ``None`` takes the device's friendly name (ESPHome sends an empty
+name, and Home Assistant names the entity after the device).
 """
 
 from __future__ import annotations
@@ -41,6 +44,20 @@ ENTITY_CATEGORIES = {"": 0, "none": 0, "config": 1, "diagnostic": 2}
 STATE_CLASSES = {"": 0, "measurement": 1, "total_increasing": 2, "total": 3}
 # api.proto ColorMode: ON_OFF | BRIGHTNESS
 COLOR_MODE_BRIGHTNESS = 3
+# api.proto MediaPlayerFormatPurpose
+FORMAT_PURPOSES = {"media": 0, "announcement": 1}
+# ESPHome's media_player::MediaPlayerEntityFeature bits: what every media player
+# reports (BASE_MEDIA_PLAYER_FEATURES), and what a second pipeline adds.
+MEDIA_PLAYER_PAUSE = 1 << 0
+MEDIA_PLAYER_PLAY = 1 << 14
+MEDIA_PLAYER_BASE_FEATURES = (
+    (1 << 9)  # PLAY_MEDIA
+    | (1 << 17)  # BROWSE_MEDIA
+    | (1 << 12)  # STOP
+    | (1 << 2)  # VOLUME_SET
+    | (1 << 3)  # VOLUME_MUTE
+    | (1 << 20)  # MEDIA_ANNOUNCE
+)
 
 # ESPHome domains that become Home Assistant entities, in the order ESPHome's
 # ListEntities sends them (its component registration order does not matter to
@@ -53,6 +70,7 @@ ENTITY_DOMAINS = (
     "light",
     "event",
     "camera",
+    "media_player",
 )
 
 # Defaults added by the ESPHome platform schemas (``sensor_schema(...)``,
@@ -77,6 +95,10 @@ PLATFORM_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
         "icon": "mdi:restart",
         "device_class": "restart",
         "entity_category": "config",
+    },
+    ("media_player", "speaker"): {
+        "volume_initial": "50%",
+        "volume_increment": "5%",
     },
 }
 
@@ -124,6 +146,7 @@ class DeviceConfig:
 
     name: str
     friendly_name: str
+    board: str
     project_name: str
     project_version: str
     entities: tuple[Entity, ...]
@@ -164,14 +187,74 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _make_entity(domain: str, conf: dict[str, Any]) -> Entity | None:
+def _percentage(value: Any) -> float:
+    text = str(value).strip()
+    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+
+
+def _media_player_options(
+    merged: dict[str, Any], speakers: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Return what ESPHome's speaker media player reports: formats, pause, volume.
+
+    ``SpeakerMediaPlayer::get_traits``: one format per pipeline (a pipeline's
+    sample rate and channels default to its speaker's), and with a single
+    pipeline its format serves the default purpose too; pause needs two pipelines.
+    """
+    formats: list[dict[str, Any]] = []
+    pipelines = {
+        purpose: merged[f"{purpose}_pipeline"]
+        for purpose in FORMAT_PURPOSES
+        if isinstance(merged.get(f"{purpose}_pipeline"), dict)
+    }
+    for purpose, pipeline in pipelines.items():
+        if str(pipeline.get("format", "FLAC")).upper() == "NONE":
+            continue
+        speaker = speakers.get(str(pipeline.get("speaker")), {})
+        media_format = str(pipeline.get("format", "FLAC")).lower()
+        channels = 2 if str(speaker.get("channel", "mono")) == "stereo" else 1
+        formats.append(
+            {
+                "format": media_format,
+                "sample_rate": int(
+                    pipeline.get("sample_rate", speaker.get("sample_rate", 16000))
+                ),
+                "num_channels": int(pipeline.get("num_channels", channels)),
+                "purpose": FORMAT_PURPOSES[purpose],
+                "sample_bytes": 0 if media_format == "mp3" else 2,
+            }
+        )
+    if "media" not in pipelines and formats:
+        formats.append({**formats[0], "purpose": FORMAT_PURPOSES["media"]})
+    supports_pause = len(pipelines) > 1
+    features = MEDIA_PLAYER_BASE_FEATURES
+    if supports_pause:
+        features |= MEDIA_PLAYER_PAUSE | MEDIA_PLAYER_PLAY
+    return {
+        "supported_formats": formats,
+        "supports_pause": supports_pause,
+        "feature_flags": features,
+        "volume_initial": _percentage(merged["volume_initial"]),
+        "volume_increment": _percentage(merged["volume_increment"]),
+    }
+
+
+def _make_entity(
+    domain: str,
+    conf: dict[str, Any],
+    friendly_name: str,
+    speakers: dict[str, dict[str, Any]],
+) -> Entity | None:
     name = conf.get("name")
     if not isinstance(name, str) or not name or conf.get("internal") is True:
         return None
     platform = str(conf.get("platform", domain))
     merged: dict[str, Any] = {**PLATFORM_DEFAULTS.get((domain, platform), {})}
     merged.update({key: value for key, value in conf.items() if value is not None})
-    object_id = object_id_of(name)
+    if name in ("None", "none"):  # named after the device
+        name, object_id = "", object_id_of(friendly_name)
+    else:
+        object_id = object_id_of(name)
     options: dict[str, Any] = {}
     if domain == "event":
         options["event_types"] = [
@@ -187,6 +270,8 @@ def _make_entity(domain: str, conf: dict[str, Any]) -> Entity | None:
         options["restore_mode"] = str(merged.get("restore_mode", "ALWAYS_OFF")).upper()
     if domain == "switch":
         options["assumed_state"] = bool(merged.get("assumed_state", False))
+    if domain == "media_player":
+        options.update(_media_player_options(merged, speakers))
     return Entity(
         domain=domain,
         platform=platform,
@@ -221,6 +306,12 @@ def load_device_config(path: Path = DEFAULT_DEVICE_YAML) -> DeviceConfig:
 
     esphome = config.get("esphome") or {}
     project = esphome.get("project") or {}
+    friendly_name = str(esphome.get("friendly_name", ""))
+    speakers = {
+        str(item["id"]): item
+        for item in _as_list(config.get("speaker"))
+        if isinstance(item, dict) and "id" in item
+    }
     entities: list[Entity] = []
     for domain in ENTITY_DOMAINS:
         if domain == "camera":
@@ -230,7 +321,8 @@ def load_device_config(path: Path = DEFAULT_DEVICE_YAML) -> DeviceConfig:
         entities.extend(
             entity
             for conf in confs
-            if isinstance(conf, dict) and (entity := _make_entity(domain, conf))
+            if isinstance(conf, dict)
+            and (entity := _make_entity(domain, conf, friendly_name, speakers))
         )
     keys = [entity.key for entity in entities]
     if len(set(keys)) != len(keys):
@@ -238,9 +330,11 @@ def load_device_config(path: Path = DEFAULT_DEVICE_YAML) -> DeviceConfig:
 
     camera = config.get("esp32_camera") or {}
     api = config.get("api") or {}
+    esp32 = config.get("esp32") or {}
     return DeviceConfig(
         name=str(esphome.get("name", "peephole-doorbell")),
-        friendly_name=str(esphome.get("friendly_name", "")),
+        friendly_name=friendly_name,
+        board=str(esp32.get("board", "esp32dev")),
         project_name=str(project.get("name", "")),
         project_version=str(project.get("version", "")),
         entities=tuple(entities),
