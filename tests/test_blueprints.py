@@ -197,7 +197,7 @@ async def recording(
     await hass.async_block_till_done()
     recorder = init_integration.runtime_data.recorder
     assert recorder is not None
-    await _until(lambda: len(recorder.buffer) >= 2)  # some pre-roll
+    await _until(lambda: len(recorder.ring) >= 2)  # some pre-roll
     return init_integration
 
 

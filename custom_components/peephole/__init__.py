@@ -14,15 +14,24 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
 from .clips import ClipStore
-from .const import CONF_CAMERA_ENTITY, DOMAIN, ISSUE_DISK_FULL
+from .const import (
+    BUFFER_MAX_BYTES,
+    CONF_CAMERA_ENTITY,
+    CONF_SOURCE_MODE,
+    DOMAIN,
+    ISSUE_DISK_FULL,
+    SOURCE_MODE_AUTO,
+)
 from .doorbell import Peephole, PeepholeConfigEntry
 from .masking import MaskError, load_codec
+from .packets import PacketRing
 from .panel import async_register_panel
 from .recording import ClipRecorder, RecordingSettings
 from .repairs import async_clear_issues
 from .services import async_setup_services
 from .share_services import async_get_registry, async_setup_share_services
 from .share_view import ShareView
+from .source import DoorbellSource
 from .sources import (
     async_hide_source_camera,
     async_track_sources,
@@ -81,11 +90,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
         async_track_time_interval(hass, _async_prune_shares(hass), PRUNE_INTERVAL)
     )
     settings = RecordingSettings.from_options(dict(entry.options))
+    peephole.source = source = DoorbellSource(
+        hass,
+        entry,
+        peephole,
+        mode=entry.options.get(CONF_SOURCE_MODE, SOURCE_MODE_AUTO),
+        fps=settings.fps,
+        ring=PacketRing(settings.pre_roll, BUFFER_MAX_BYTES)
+        if settings.enabled
+        else None,
+    )
+    entry.async_on_unload(source.async_close)
     if settings.enabled:
         peephole.recorder = ClipRecorder(hass, entry, peephole, settings)
         await peephole.recorder.async_setup()
     entry.runtime_data = peephole
     entry.async_on_unload(peephole.async_start())
+    entry.async_on_unload(peephole.async_add_listener(source.async_update))
+    source.async_start()
     if peephole.recorder is not None:
         peephole.recorder.async_start()
     entry.async_on_unload(async_track_sources(hass, entry))

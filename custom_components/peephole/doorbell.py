@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 import io
+import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.camera import async_get_image
@@ -40,12 +41,16 @@ from .const import (
     SOURCE_IMAGE_TIMEOUT,
 )
 from .masking import REASON_TIMEOUT, FrameMasker, MaskError
+from .pipeline import SourceMode
 from .ring import RingDetector
 from .storage import PeepholeStore
+from .video import jpeg_of
+from .yuv_masking import PlaneMasker
 from .zones import Zone, ZoneError, zones_from_storage
 
 if TYPE_CHECKING:
     from .recording import ClipRecorder
+    from .source import DoorbellSource
 
 type PeepholeConfigEntry = ConfigEntry[Peephole]
 
@@ -85,9 +90,13 @@ class Peephole:
         self.motion_entity_id: str | None = entry.data.get(CONF_MOTION_ENTITY)
         # Set by async_setup_entry when recording is enabled.
         self.recorder: ClipRecorder | None = None
+        # Set by async_setup_entry: where the pictures come from.
+        self.source: DoorbellSource | None = None
         self.zones: tuple[Zone, ...] = ()
         self.masker = FrameMasker(())
         self._generation = 0
+        # The stream reader's masks, read from its thread: replaced whole.
+        self._plane: tuple[PlaneMasker, int] = (PlaneMasker(()), 0)
         self._latest: _Latest | None = None
         self._fetching: dict[_Size, tuple[int, asyncio.Future[bytes]]] = {}
         self.async_set_zones(entry.options.get(CONF_ZONES, []))
@@ -152,6 +161,7 @@ class Peephole:
         stricter = any(zone.enabled and zone.points not in covered for zone in zones)
         self.masker = FrameMasker(zones)
         self.zones = zones
+        self._plane = (PlaneMasker(zones), self._generation + (1 if stricter else 0))
         if stricter:
             self._async_forget_frames()
         else:
@@ -169,6 +179,9 @@ class Peephole:
         """
         self._generation += 1
         self._latest = None
+        self._plane = (self._plane[0], self._generation)
+        if self.source is not None:
+            self.source.feed.forget(self._generation)
         if self.recorder is not None:
             self.recorder.async_forget_frames()
 
@@ -176,6 +189,10 @@ class Peephole:
     def frame_generation(self) -> int:
         """Changes whenever frames made before stop being usable."""
         return self._generation
+
+    def plane_state(self) -> tuple[PlaneMasker, int]:
+        """Return the masks for decoded pictures and their generation (any thread)."""
+        return self._plane
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
@@ -325,6 +342,8 @@ class Peephole:
         """
         if self.privacy_mode:
             return await self.async_placeholder()
+        if self.source is not None and self.source.mode is SourceMode.STREAM:
+            return await self._async_stream_image()
         size: _Size = (width, height)
         generation = self._generation
         turned_on = self.privacy_turned_on
@@ -374,6 +393,60 @@ class Peephole:
             if self._fetching.get(size, (0, None))[1] is shared:
                 del self._fetching[size]
         return await self._async_unless_private(data, turned_on)
+
+    async def _async_stream_image(self) -> bytes:
+        """Return the newest masked picture of the stream as a JPEG.
+
+        The feed keeps running for a while after a live view asks (the next
+        request finds a picture at once); a picture younger than ``reuse_for``
+        is served again, an older one waits for the next.
+        """
+        source = self.source
+        assert source is not None  # noqa: S101 - checked by the caller
+        turned_on = self.privacy_turned_on
+        source.async_touch_live()
+        feed = source.feed
+        picture = feed.latest
+        if picture is None or time.time() - picture.time >= max(self.reuse_for, 0.1):
+            after = picture.seq if picture is not None else -1
+            try:
+                async with asyncio.timeout(SOURCE_IMAGE_TIMEOUT):
+                    picture = await feed.async_next_picture(after)
+            except TimeoutError as err:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="source_image_failed",
+                    translation_placeholders={"entity_id": self.camera_entity_id},
+                ) from err
+        if picture.jpeg is None and picture.frame is not None:
+            picture.jpeg = await self.hass.async_add_executor_job(
+                jpeg_of, picture.frame
+            )
+        if picture.jpeg is None:  # pragma: no cover - a picture is one or the other
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="frame_dropped",
+                translation_placeholders={"reason": "decode"},
+            )
+        return await self._async_unless_private(picture.jpeg, turned_on)
+
+    async def async_feed_frame(self) -> tuple[bytes, int] | None:
+        """Take one masked still for the feed: ``(JPEG, generation)``, or None.
+
+        None when it cannot be had (the source failed, the frame was dropped,
+        privacy mode or new zones came meanwhile); failures are counted.
+        """
+        generation = self._generation
+        turned_on = self.privacy_turned_on
+        if self.privacy_mode:
+            return None
+        try:
+            data = await self.async_masked_image(fresh=True)
+        except HomeAssistantError:
+            return None
+        if self.private_since(turned_on) or self._generation != generation:
+            return None
+        return data, generation
 
     async def _async_fetch_masked(self, size: _Size, generation: int) -> bytes:
         """Fetch one source frame and mask it; share it if nothing changed since."""

@@ -216,12 +216,15 @@ async def _show_canary(
     peephole = integration.runtime_data
 
     def seen() -> bool:
-        with Image.open(io.BytesIO(peephole.recorder.buffer.latest.data)) as image:
+        latest = peephole.source.feed.latest
+        if latest is None or latest.jpeg is None:
+            return False
+        with Image.open(io.BytesIO(latest.jpeg)) as image:
             return read_clock(np.asarray(image.convert("RGB"))) == clock_ticks(
                 CANARY_TIME
             )
 
-    await wait_for(hass, lambda: peephole.recorder.buffer.latest and seen())
+    await wait_for(hass, seen)
 
 
 async def test_notification_snapshot(
