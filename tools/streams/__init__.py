@@ -1,0 +1,1 @@
+"""Real stream sources for tests, benchmarks and the demo (no camera needed)."""
