@@ -45,7 +45,7 @@ PUBLIC_METHODS = (
 )
 TRACK = "trackID=0"
 SESSION_TIMEOUT = 60
-# A client more than this far behind the live clock skips to the live frame.
+# A client more than this far behind the live clock skips to the next keyframe.
 MAX_LAG = 1.0
 _MAX_HEADER = 16 * 1024
 _MAX_BODY = 64 * 1024
@@ -504,18 +504,19 @@ class RtspServer(StreamSource):
         self.session_stats.append(stats)
         session.stats = stats
         frame = session.next_frame if session.next_frame is not None else 0
+        fps = stream.clip.spec.fps
         try:
             while True:
                 if self.stalled:
                     await self.wait_flowing()
-                    frame = max(frame, stream.clock.frame_at())
-                await sleep_until(stream.clock.due(frame))
-                if self.stalled:
+                    frame = self._resync(stream, frame, stats)
                     continue
-                live = stream.clock.frame_at()
-                if (live - frame) / stream.clip.spec.fps > MAX_LAG:
-                    stats.skipped += live - frame
-                    frame = live
+                await sleep_until(stream.clock.due(frame))
+                if not self._flowing.is_set():  # stalled while sleeping
+                    continue
+                if (stream.clock.frame_at() - frame) / fps > MAX_LAG:
+                    frame = self._resync(stream, frame, stats)
+                    continue
                 unit = units[frame % len(units)]
                 packets = session.packetizer.packetize(unit, stream.rtp_time(frame))
                 writer.write(
@@ -536,6 +537,20 @@ class RtspServer(StreamSource):
         except (ConnectionError, RuntimeError):
             # The client went away (drain on a closed transport raises either).
             writer.transport.abort()
+
+    @staticmethod
+    def _resync(stream: _Stream, frame: int, stats: SessionStats) -> int:
+        """Skip to the first keyframe at or after the live frame.
+
+        Frames after a gap cannot be decoded without the ones skipped, so a stream
+        that stalled or fell behind goes on at a keyframe, as a camera's would.
+        """
+        units = stream.clip.access_units
+        target = max(frame, stream.clock.frame_at())
+        while not units[target % len(units)].keyframe:
+            target += 1
+        stats.skipped += target - frame
+        return target
 
     # --- authentication -------------------------------------------------------------------
 
