@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from functools import cached_property
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
@@ -43,7 +44,7 @@ type RGB = npt.NDArray[np.uint8]
 type Profile = Literal["baseline", "main", "high"]
 
 # Bump when the pictures or the encoding change, so cached renders are redone.
-RENDER_VERSION = 1
+RENDER_VERSION = 3
 
 FRAME_BITS = 16
 CHECK_BITS = 8
@@ -132,17 +133,19 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def barcode_rows(height: int) -> tuple[int, int]:
-    """Rows (top, bottom exclusive) of the barcode band in a frame this tall."""
-    band = max(16, round(height * 0.05))
-    band += band % 2
+    """Return the rows (top, bottom exclusive) of the barcode band.
+
+    The band is about 6 % of the picture's height (at least 8 rows) and the cells
+    split the whole width evenly, so a scaled picture keeps the layout.
+    """
+    band = max(8, 2 * round(height * 0.03))
     return height - band, height
 
 
 def barcode_cells(width: int) -> list[tuple[int, int]]:
-    """Columns (left, right exclusive) of each barcode cell in a frame this wide."""
-    cell = width // BARCODE_CELLS
-    left = (width - cell * BARCODE_CELLS) // 2
-    return [(left + i * cell, left + (i + 1) * cell) for i in range(BARCODE_CELLS)]
+    """Return the columns (left, right exclusive) of each barcode cell."""
+    edges = [round(i * width / BARCODE_CELLS) for i in range(BARCODE_CELLS + 1)]
+    return list(itertools.pairwise(edges))
 
 
 def canary_rect(width: int, height: int) -> tuple[int, int, int, int]:
@@ -257,7 +260,7 @@ def render_frame(spec: SceneSpec, index: int) -> RGB:
     draw.rectangle((0, 0, w, bottom - top), fill=(0, 0, 0))
     draw.text(
         (8, 4),
-        f"frame {index:05d}  t={index / spec.fps:7.2f}s  {w}x{h}@{spec.fps}",
+        f"frame {index:05d}  t={index / spec.fps:.2f}s  {w}x{h}@{spec.fps}",
         fill=(255, 255, 255),
         font=canvas.font,
     )
@@ -413,8 +416,9 @@ def _encode(spec: SceneSpec, h264: Path, mjpeg: Path, ffmpeg: str) -> None:
 def _remux_mp4(spec: SceneSpec, h264: Path, mp4: Path, ffmpeg: str) -> None:
     command = [
         ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "h264", "-framerate", str(spec.fps), "-i", str(h264),
-        "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(mp4),
+        "-f", "h264", "-r", str(spec.fps), "-i", str(h264),
+        "-c", "copy", "-video_track_timescale", "90000",
+        "-movflags", "+faststart", "-f", "mp4", str(mp4),
     ]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True, timeout=300)  # noqa: S603
 
