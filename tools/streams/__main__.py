@@ -108,7 +108,12 @@ def execute(source: StreamSource, line: str) -> str:  # noqa: PLR0911
     words = line.split()
     if not words:
         return ""
-    command, seconds = words[0], float(words[1]) if len(words) > 1 else None
+    command, seconds = words[0], None
+    if len(words) > 1:
+        try:
+            seconds = float(words[1])
+        except ValueError:
+            return f"not a number of seconds: {words[1]}"
     match command:
         case "drop":
             return f"dropped {source.drop_clients()} connection(s)"
@@ -116,7 +121,7 @@ def execute(source: StreamSource, line: str) -> str:  # noqa: PLR0911
             source.refuse_connections(seconds)
             return "refusing connections"
         case "accept":
-            asyncio.get_running_loop().create_task(source.accept_connections())
+            source.accept_connections_soon()
             return "accepting connections"
         case "outage" if seconds is not None:
             return f"outage: dropped {source.outage(seconds)} connection(s)"

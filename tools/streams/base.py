@@ -127,6 +127,9 @@ class StreamSource:
             self._unstall.cancel()
             self._unstall = None
         self._flowing.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
@@ -225,10 +228,11 @@ class StreamSource:
             self._listener = None
         if seconds is not None:
             self._reopen = asyncio.get_running_loop().call_later(
-                seconds, self._spawn_accept
+                seconds, self.accept_connections_soon
             )
 
-    def _spawn_accept(self) -> None:
+    def accept_connections_soon(self) -> None:
+        """Listen again on the same port, from code that cannot await."""
         self._reopen = None
         task = asyncio.get_running_loop().create_task(self.accept_connections())
         self._tasks.add(task)
