@@ -9,7 +9,6 @@ import itertools
 import re
 import threading
 import time
-from typing import Any
 
 import av
 import numpy as np
@@ -193,11 +192,7 @@ def assert_consecutive(reading: Reading, spec: SceneSpec) -> None:
     numbers = reading.numbers
     assert numbers, "no picture"
     assert None not in numbers, f"unreadable frame numbers: {numbers}"
-    steps = [
-        (b - a) % spec.frames
-        for a, b in itertools.pairwise(numbers)  # type: ignore[operator]
-    ]
-    assert set(steps) <= {1}, f"not one by one: {numbers}"
+    assert set(jump(numbers, spec)) <= {1}, f"not one by one: {numbers}"
 
 
 def assert_keyframes(reading: Reading, spec: SceneSpec) -> None:
@@ -232,6 +227,8 @@ def assert_real_time(
     )
 
 
-def jump(numbers: Sequence[Any], spec: SceneSpec) -> list[int]:
-    """Frame steps between consecutive pictures (mod the clip)."""
-    return [(b - a) % spec.frames for a, b in itertools.pairwise(numbers)]
+def jump(numbers: Sequence[int | None], spec: SceneSpec) -> list[int]:
+    """Frame steps between consecutive pictures (mod the clip); all must be read."""
+    known = [number for number in numbers if number is not None]
+    assert len(known) == len(numbers), f"unreadable frame numbers: {numbers}"
+    return [(b - a) % spec.frames for a, b in itertools.pairwise(known)]

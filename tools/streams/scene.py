@@ -32,7 +32,7 @@ from pathlib import Path
 import shutil
 import subprocess
 import tempfile
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -284,7 +284,7 @@ def iter_frames(spec: SceneSpec) -> Iterator[RGB]:
 # --- reading pictures back ----------------------------------------------------------
 
 
-def _luma(picture: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+def _luma(picture: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     if picture.ndim == 2:
         return picture.astype(np.float32)
     if picture.ndim == 3 and picture.shape[2] in (3, 4):
@@ -295,12 +295,13 @@ def _luma(picture: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     )
 
 
-def decode_frame_number(picture: npt.NDArray[np.uint8]) -> int | None:
+def decode_frame_number(picture: npt.NDArray[Any]) -> int | None:
     """Read the frame number from a decoded picture, or None if it cannot be read.
 
-    `picture` is RGB (height, width, 3) — e.g. PyAV's ``frame.to_ndarray(format="rgb24")``
-    or a decoded JPEG — or a luma plane (height, width), e.g.
-    ``frame.to_ndarray(format="gray")``. It works after H.264 and JPEG compression
+    `picture` holds 0-255 values (any dtype): RGB (height, width, 3), e.g. PyAV's
+    ``frame.to_ndarray(format="rgb24")`` or a decoded JPEG, or a luma plane
+    (height, width), e.g. ``frame.to_ndarray(format="gray")`` (not a whole yuv420p
+    array: slice its first `height` rows). It works after H.264 and JPEG compression
     and after scaling the whole picture; a band whose markers or check bits do not
     match (masked, torn, not this scene) gives None.
     """
@@ -332,9 +333,7 @@ def decode_frame_number(picture: npt.NDArray[np.uint8]) -> int | None:
     return number if check == _check(number) else None
 
 
-def canary_visible(
-    picture: npt.NDArray[np.uint8], *, min_fraction: float = 0.05
-) -> bool:
+def canary_visible(picture: npt.NDArray[Any], *, min_fraction: float = 0.05) -> bool:
     """Whether the canary's magenta shows in its rectangle (RGB picture).
 
     After H.264 or JPEG the magenta cells keep a strong magenta hue; a privacy zone
