@@ -136,6 +136,8 @@ def test_spec_validation_and_sizes() -> None:
         SceneSpec(gop_seconds=0.01)
     with pytest.raises(ValueError, match="frames"):
         SceneSpec(fps=30, duration=3000)
+    with pytest.raises(ValueError, match="noise"):
+        SceneSpec(noise=-1)
     with pytest.raises(ValueError, match="profile"):
         SceneSpec(profile="extended")  # type: ignore[arg-type]
     assert SceneSpec().digest() != SceneSpec(fps=10).digest()
@@ -216,6 +218,23 @@ def test_access_units_and_rtp_round_trip(clip: SceneClip) -> None:
     assert [u.nals for u in split_access_units(stream)] == [
         u.nals for u in clip.access_units[:5]
     ]
+
+
+def test_sensor_noise_raises_the_bitrate(tmp_path: Path, clip: SceneClip) -> None:
+    """With noise every picture differs everywhere, and still reads back."""
+    spec = SceneSpec(
+        width=640, height=360, fps=15, gop_seconds=1.0, duration=2.0, noise=8
+    )
+    noisy = render_scene(spec, tmp_path)
+    clean_rate = clip.h264_path.stat().st_size / SPEC.duration
+    assert noisy.h264_path.stat().st_size / spec.duration > 3 * clean_rate
+    with av.open(str(noisy.mp4_path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert [decode_frame_number(f) for f in frames] == list(range(spec.frames))
+    assert all(canary_visible(f) for f in frames)
+    assert render_scene(spec, tmp_path).h264_path.read_bytes() == (
+        noisy.h264_path.read_bytes()
+    )
 
 
 def test_split_jpegs() -> None:

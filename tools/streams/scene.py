@@ -77,6 +77,10 @@ class SceneSpec:
     profile: Profile = "main"
     crf: int = 23
     jpeg_quality: int = 4  # ffmpeg's -q:v for MJPEG (2 best .. 31 worst)
+    # Temporal sensor noise (strength of ffmpeg's noise filter, 0 = none). The clean
+    # scene encodes to ~0.4 Mbit/s at 1080p15 (crf 23); 6 gives ~2 and 7 ~4 Mbit/s,
+    # what IP cameras send, for benchmarks whose decoding cost should be realistic.
+    noise: int = 0
 
     def __post_init__(self) -> None:
         """Reject specs the scene cannot render or the barcode cannot count."""
@@ -92,6 +96,8 @@ class SceneSpec:
             raise ValueError(f"duration must give 1 to {MAX_FRAMES} frames")
         if self.profile not in ("baseline", "main", "high"):
             raise ValueError("profile must be baseline, main or high")
+        if not 0 <= self.noise <= 100:
+            raise ValueError("noise must be between 0 and 100")
 
     @property
     def size(self) -> tuple[int, int]:
@@ -383,13 +389,22 @@ def _x264_args(spec: SceneSpec) -> list[str]:
 
 def _encode(spec: SceneSpec, h264: Path, mjpeg: Path, ffmpeg: str) -> None:
     """Pipe the rendered frames into one ffmpeg that writes H.264 and MJPEG."""
+    if spec.noise:
+        # allf=t: new noise every frame (the filter's seed is fixed: deterministic).
+        sources = ["[h]", "[j]"]
+        filters = [
+            "-filter_complex",
+            f"[0:v]noise=alls={spec.noise}:allf=t,split=2[h][j]",
+        ]
+    else:
+        sources, filters = ["0:v", "0:v"], []
     command = [
         ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
         "-f", "rawvideo", "-pix_fmt", "rgb24",
         "-s", f"{spec.width}x{spec.height}", "-r", str(spec.fps),
-        "-i", "-",
-        "-map", "0:v", *_x264_args(spec), "-f", "h264", str(h264),
-        "-map", "0:v", "-c:v", "mjpeg", "-q:v", str(spec.jpeg_quality),
+        "-i", "-", *filters,
+        "-map", sources[0], *_x264_args(spec), "-f", "h264", str(h264),
+        "-map", sources[1], "-c:v", "mjpeg", "-q:v", str(spec.jpeg_quality),
         "-pix_fmt", "yuvj420p", "-f", "mjpeg", str(mjpeg),
     ]  # fmt: skip
     with tempfile.TemporaryFile() as errors:
