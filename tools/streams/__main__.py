@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         "--profile", choices=("baseline", "main", "high"), default="main"
     )
     parser.add_argument(
+        "--noise",
+        type=int,
+        default=0,
+        help="sensor noise strength (6-7: a camera's 2-4 Mbit/s at 1080p15)",
+    )
+    parser.add_argument(
         "--sub", type=_size, default=None, help="RTSP: also serve /sub at this size"
     )
     parser.add_argument("--host", default=DEFAULT_HOST)
@@ -75,6 +81,7 @@ def _spec(args: argparse.Namespace, size: tuple[int, int]) -> SceneSpec:
         gop_seconds=args.gop,
         duration=args.duration,
         profile=args.profile,
+        noise=args.noise,
     )
 
 
