@@ -218,7 +218,7 @@ def steady_rate(reading: Reading, window: float = 2.0) -> float:
 
 
 def assert_real_time(
-    reading: Reading, fps: float, *, tolerance: float = 0.15, window: float = 2.0
+    reading: Reading, fps: float, *, tolerance: float = 0.25, window: float = 2.0
 ) -> None:
     """The pictures arrived at the source's rate (within `tolerance`)."""
     rate = steady_rate(reading, window)
