@@ -71,6 +71,7 @@ from .common import (
 NAMES = (
     "announce_ring.yaml",
     "notify_ring.yaml",
+    "quick_replies.yaml",
     "record_on_motion.yaml",
     "privacy_by_presence.yaml",
 )
