@@ -44,20 +44,27 @@ async def setup_automations(
     hass: HomeAssistant, blueprint: str, *inputs: dict[str, Any]
 ) -> None:
     """Create one automation per ``inputs`` from a blueprint; check each is valid."""
+    await setup_blueprints(hass, *((blueprint, given) for given in inputs))
+
+
+async def setup_blueprints(
+    hass: HomeAssistant, *automations: tuple[str, dict[str, Any]]
+) -> None:
+    """Create one automation per (blueprint, inputs); check each is valid."""
     config = [
         {
             "id": f"{blueprint}_{index}",
             "alias": f"{blueprint} {index}",
             "use_blueprint": {"path": f"peephole/{blueprint}", "input": given},
         }
-        for index, given in enumerate(inputs)
+        for index, (blueprint, given) in enumerate(automations)
     ]
     assert await async_setup_component(hass, "automation", {"automation": config})
     await hass.async_block_till_done()
-    automations = hass.states.async_all("automation")
-    assert len(automations) == len(inputs)
+    states = hass.states.async_all("automation")
+    assert len(states) == len(automations)
     # An automation whose substituted config is invalid is "unavailable".
-    assert {state.state for state in automations} == {STATE_ON}
+    assert {state.state for state in states} == {STATE_ON}
 
 
 async def settle(hass: HomeAssistant) -> None:
@@ -124,14 +131,19 @@ def entity_ids(call: ServiceCall) -> list[str]:
     return [targets] if isinstance(targets, str) else list(targets)
 
 
-async def until_sent(hass: HomeAssistant, calls: list[ServiceCall]) -> None:
-    """Wait for a notification behind the snapshot's executor jobs (clock frozen)."""
+async def until_done(hass: HomeAssistant, predicate: Callable[[], object]) -> None:
+    """Wait until ``predicate()``, behind executor jobs (clock frozen or not)."""
     for _ in range(500):
-        if calls:
+        if predicate():
             return
         await hass.async_add_executor_job(time.sleep, 0.01)
         await settle(hass)
-    raise AssertionError("no notification")
+    raise AssertionError("never happened")
+
+
+async def until_sent(hass: HomeAssistant, calls: list[ServiceCall]) -> None:
+    """Wait for a notification behind the snapshot's executor jobs (clock frozen)."""
+    await until_done(hass, lambda: calls)
 
 
 def action_ids(call: ServiceCall) -> dict[str, str]:
