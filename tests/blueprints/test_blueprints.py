@@ -1041,6 +1041,74 @@ async def test_notify_no_buttons_for_another_peepholes_entities(
     assert list(action_ids(call)) == ["Live view"]
 
 
+async def test_notify_description_wait_without_a_describer(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    phones: dict[str, str],
+    notify_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """No "Describe the visitor" (HA before 2025.8, or not set up): a ring waits
+    for a description as long as set, never longer; meanwhile a tap acts at once,
+    and a ring overtaken by a newer one is not sent."""
+    freezer.move_to(at(12))
+    await setup_automations(
+        hass,
+        "notify_ring.yaml",
+        _notify_inputs({"Pixel 8": phones["Pixel 8"]}, description_wait=4),
+    )
+    calls = notify_calls["notify.mobile_app_pixel_8"]
+    await press(hass, freezer)  # waits until 4 s after it
+    await press(hass, freezer)  # a second later: waits until 5 s after the first
+    (entry,) = hass.config_entries.async_entries("peephole")
+    await tap(hass, f"PEEPHOLE_PRIVACY_{entry.entry_id}")
+    assert hass.states.get(PRIVACY).state == STATE_ON
+    # (Time moves in steps; timers due up to 0.5 s after a step fire with it.)
+    await wait(hass, freezer, seconds=2.4)
+    assert calls == []
+    await wait(hass, freezer, seconds=0.8)  # the first ring's wait is over
+    assert calls == []
+    await wait(hass, freezer, seconds=1)  # the second's
+    (call,) = calls
+    assert call.data["message"] == "Someone rang the doorbell at 12:00."
+    # In privacy mode there is no description to wait for.
+    await press(hass, freezer)
+    assert len(calls) == 2
+
+
+async def test_announce_description_wait_without_a_describer(
+    hass: HomeAssistant,
+    blueprint_config: Path,
+    announce_calls: dict[str, list[ServiceCall]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Announced when the wait ends, without a description; at once in privacy
+    mode (no description comes then)."""
+    freezer.move_to(at(12))
+    await setup_automations(
+        hass,
+        "announce_ring.yaml",
+        {
+            "doorbell": DOORBELL,
+            "satellites": SATELLITES,
+            "description_wait": 3,
+            "cooldown": 0,
+        },
+    )
+    announces = announce_calls["assist_satellite.announce"]
+    await press(hass, freezer)
+    await wait(hass, freezer, seconds=2.4)
+    assert announces == []
+    await wait(hass, freezer, seconds=0.7)
+    (announce,) = announces
+    assert announce.data["message"] == "Someone is at the front door."
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": PRIVACY}, blocking=True
+    )
+    await press(hass, freezer)
+    assert len(announces) == 2
+
+
 # --- presence (real person and zone integrations) ----------------------------------
 
 
