@@ -166,3 +166,17 @@ async def tap(hass: HomeAssistant, action: str) -> None:
     """The Companion app reports a tap on a notification button."""
     hass.bus.async_fire("mobile_app_notification_action", {"action": action})
     await settle(hass)
+
+
+async def ask(hass: HomeAssistant, text: str) -> str:
+    """Ask Assist (the real ``conversation.process`` action); return its answer."""
+    result = await hass.services.async_call(
+        "conversation",
+        "process",
+        {"text": text, "language": "en"},
+        blocking=True,
+        return_response=True,
+    )
+    assert result is not None
+    speech: str = result["response"]["speech"]["plain"]["speech"]  # type: ignore[index,call-overload]
+    return speech

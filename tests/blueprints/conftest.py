@@ -68,6 +68,12 @@ async def blueprint_config(
 
 
 @pytest.fixture
+async def assist(hass: HomeAssistant, blueprint_config: Path) -> None:
+    """HA's conversation component (Assist), with its default agent."""
+    assert await async_setup_component(hass, "conversation", {})
+
+
+@pytest.fixture
 async def recording(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> MockConfigEntry:

@@ -74,6 +74,7 @@ NAMES = (
     "notify_ring.yaml",
     "quick_replies.yaml",
     "describe_visitor.yaml",
+    "ask_the_house.yaml",
     "record_on_motion.yaml",
     "privacy_by_presence.yaml",
 )

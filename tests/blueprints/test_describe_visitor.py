@@ -46,6 +46,7 @@ from .common import (
     DOORBELL,
     PEEPHOLE_CAMERA,
     PRIVACY,
+    ask,
     at,
     mock_services,
     press,
@@ -265,3 +266,38 @@ async def test_no_description_without_waiting(
     assert described[0].data["description"] == ""
     assert announced[0].data["message"] == "Someone is at the front door."
     assert len(describer.tasks) == (0 if case == "privacy" else 1)
+
+
+async def test_ask_who_is_at_the_door_with_a_description(
+    hass: HomeAssistant,
+    canary: bytes,
+    describer: Describer,
+    assist: None,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """ "Who is at the door" asks for a description of the masked picture and
+    waits for it at most as long as set; in privacy mode the AI is not asked."""
+    freezer.move_to(at(12))
+    ask_inputs = {"doorbell": DOORBELL, "description_wait": 5}
+    await setup_blueprints(hass, ("ask_the_house.yaml", ask_inputs), DESCRIBE)
+    assert await ask(hass, "who is at the door") == (
+        f"Nobody has rung yet. No movement at the door. {ANSWER}"
+    )
+    ((_, (picture,)),) = describer.tasks
+    _assert_masked(picture, canary)
+    describer.hold = asyncio.Event()
+    question = hass.async_create_task(ask(hass, "who is at the door"))
+    await until_done(hass, lambda: len(describer.tasks) == 2)
+    await wait(hass, freezer, seconds=4.4)
+    assert not question.done()
+    await wait(hass, freezer, seconds=1)
+    assert await question == "Nobody has rung yet. No movement at the door."
+    describer.hold.set()
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": PRIVACY}, blocking=True
+    )
+    assert await ask(hass, "who is at the door") == (
+        "Privacy mode is on at the front door. Nobody has rung yet. No movement at"
+        " the door."
+    )
+    assert len(describer.tasks) == 2
