@@ -156,10 +156,29 @@ type Output = Callable[[list[EncodedPacket], MaskedPicture | None], None]
 class _Hand:
     """Thread-side handle to the loop: every result crosses here, never anything else."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, output: Output) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        output: Output,
+        lost: Callable[[], None] | None = None,
+    ) -> None:
         self.loop = loop
         self.output = output
+        self.on_lost = lost
         self.closed = False
+
+    def lost(self) -> None:
+        """Tell the loop the source was lost (it will try again)."""
+        if self.closed or self.on_lost is None:
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._deliver_lost)
+        except RuntimeError:
+            self.closed = True
+
+    def _deliver_lost(self) -> None:
+        if not self.closed and self.on_lost is not None:
+            self.on_lost()
 
     def send(self, packets: list[EncodedPacket], picture: MaskedPicture | None) -> None:
         if self.closed:
@@ -188,7 +207,11 @@ class _Encoding:
         self.keyframe_wanted = threading.Event()
 
     def encode(
-        self, picture: av.VideoFrame, taken: float, generation: int
+        self,
+        picture: av.VideoFrame,
+        taken: float,
+        generation: int,
+        media: float | None = None,
     ) -> list[EncodedPacket]:
         if self.encoder is None:
             self.encoder = H264Encoder(
@@ -198,7 +221,9 @@ class _Encoding:
         self.keyframe_wanted.clear()
         self.generation = generation
         try:
-            packets = self.encoder.encode(picture, taken, generation, keyframe=fresh)
+            packets = self.encoder.encode(
+                picture, taken, generation, keyframe=fresh, media_time=media
+            )
         except VideoError as err:
             self.stats.dropped[DROP_ENCODE] += 1
             self.stats.last_error = str(err)
@@ -304,11 +329,12 @@ class StreamReader:
         masker: MaskerGetter,
         name: str,
         *,
+        lost: Callable[[], None] | None = None,
         open_timeout: float = OPEN_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
     ) -> None:
-        """Start the thread (it connects at once)."""
-        self._hand = _Hand(loop, output)
+        """Start the thread (it connects at once); ``lost`` runs on the loop."""
+        self._hand = _Hand(loop, output, lost)
         self._stats = stats
         self._url = url
         self._masker = masker
@@ -364,6 +390,7 @@ class StreamReader:
                 break
             if got_frames:
                 backoff = BACKOFF_FIRST
+                self._hand.lost()
             _LOGGER.debug(
                 "Stream %s lost; again in %.0f s", redact_url(self._url), backoff
             )
@@ -423,7 +450,7 @@ class StreamReader:
     def _picture(self, frame: av.VideoFrame, clock: _StreamClock) -> None:
         """Mask one decoded picture at once, then encode it and hand it over."""
         self._stats.frames_in += 1
-        taken = clock.time_of(frame.time)
+        taken, media = clock.time_of(frame.time)
         masker, generation = self._masker()
         try:
             picture = masked_picture(frame, masker)
@@ -434,7 +461,7 @@ class StreamReader:
         del frame  # only the masked copy goes on
         self._stats.width, self._stats.height = picture.width, picture.height
         assert self._encoding is not None  # noqa: S101 - set before reading
-        packets = self._encoding.encode(picture, taken, generation)
+        packets = self._encoding.encode(picture, taken, generation, media)
         self._seq += 1
         masked = MaskedPicture(
             time=taken,
@@ -448,25 +475,45 @@ class StreamReader:
 
 
 class _StreamClock:
-    """Maps a stream's timestamps to wall-clock time, anchored at arrival."""
+    """Places a stream's pictures in time: on the video's timeline, and in the day.
+
+    The timeline (``media``) is the stream's own timestamps, anchored when the
+    first picture of a connection arrives: exact spacing, so a clip plays at
+    real speed even if pictures arrive in a burst (a client buffers while it
+    probes a new stream).
+
+    The wall-clock time a picture was taken (``taken``: what the pre-roll and
+    triggers compare) cannot be after it arrived, so its offset from the
+    stream's time is the smallest ``arrival - stream time`` seen: pictures
+    handed over in a burst do not run ahead of the clock. A picture that
+    arrives far later than its timestamp says (the stream's clock jumped)
+    re-anchors both.
+    """
 
     def __init__(self) -> None:
-        self._offset: float | None = None
+        self._offset: float | None = None  # wall time of stream time 0
+        self._anchor: float | None = None  # media time of stream time 0
         self._last = 0.0
+        self._last_media = 0.0
 
-    def time_of(self, stream_time: float | None) -> float:
+    def time_of(self, stream_time: float | None) -> tuple[float, float]:
+        """Return ``(taken, media)`` of a picture with this stream timestamp."""
         now = time.time()
         if stream_time is None:
-            taken = now
+            taken = media = now
         else:
-            if self._offset is None or abs(stream_time + self._offset - now) > (
-                MAX_CLOCK_DRIFT
-            ):
-                self._offset = now - stream_time
+            delay = now - stream_time
+            if self._offset is None or delay - self._offset > MAX_CLOCK_DRIFT:
+                self._offset = self._anchor = delay
+            else:
+                self._offset = min(self._offset, delay)
             taken = stream_time + self._offset
+            assert self._anchor is not None  # noqa: S101 - set with the offset
+            media = stream_time + self._anchor
         taken = max(taken, self._last + 1e-4)  # strictly increasing
-        self._last = taken
-        return taken
+        media = max(media, self._last_media + 1e-4)
+        self._last, self._last_media = taken, media
+        return taken, media
 
 
 def _error_text(err: BaseException) -> str:
@@ -549,6 +596,7 @@ class MaskedFeed:
         self.latest: MaskedPicture | None = None
         self.latest_packet: EncodedPacket | None = None
         self._subscribers: list[Callable[[EncodedPacket], None]] = []
+        self._lost_listeners: list[Callable[[], None]] = []
         self._picture_event = asyncio.Event()
         self._reader: StreamReader | None = None
         self._encoder: StillsEncoder | None = None
@@ -565,7 +613,13 @@ class MaskedFeed:
         """Read, mask and encode a stream (the reader thread starts at once)."""
         self.stats.mode = SourceMode.STREAM
         self._reader = StreamReader(
-            self.loop, self._output, self.stats, url, masker, f"{self.name} stream"
+            self.loop,
+            self._output,
+            self.stats,
+            url,
+            masker,
+            f"{self.name} stream",
+            lost=self._lost,
         )
 
     def start_stills(
@@ -628,6 +682,20 @@ class MaskedFeed:
         self.latest_packet = None
         if self.ring is not None:
             self.ring.clear(min_generation)
+
+    def _lost(self) -> None:
+        """Forget what was buffered (the stream was lost: it is not 'just before')."""
+        self.latest = None
+        self.latest_packet = None
+        if self.ring is not None:
+            self.ring.clear()
+        for listener in list(self._lost_listeners):
+            listener()
+
+    def add_lost_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` whenever the stream is lost; return the unsubscribe."""
+        self._lost_listeners.append(listener)
+        return lambda: self._lost_listeners.remove(listener)
 
     def subscribe(
         self, callback: Callable[[EncodedPacket], None]

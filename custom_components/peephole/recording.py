@@ -237,6 +237,7 @@ class ClipRecorder:
         )
         entry.async_on_unload(self._async_stop)
         entry.async_on_unload(self.peephole.async_add_listener(self._async_changed))
+        entry.async_on_unload(self.source.feed.add_lost_listener(self._async_lost))
         self._release = self.source.async_acquire(DEMAND_RECORDING)
 
     @callback
@@ -260,6 +261,20 @@ class ClipRecorder:
         """Privacy mode ends the clip being recorded (the feed stops too)."""
         if self.peephole.privacy_mode and (session := self.session) is not None:
             session.end_at = min(session.end_at, time.time())
+            session.wake.set()
+
+    @callback
+    def _async_lost(self) -> None:
+        """End the clip being recorded with what it has: the stream was lost.
+
+        Recording goes on once the feed is back (its pre-roll refills).
+        """
+        if (session := self.session) is not None:
+            LOGGER.info(
+                "%s: stream lost, clip %s ends", self.entry.title, session.clip_id
+            )
+            session.end_at = min(session.end_at, time.time())
+            session.past_end = True
             session.wake.set()
 
     @callback

@@ -204,17 +204,27 @@ class H264Encoder:
         self._codec = codec
 
     def encode(
-        self, frame: av.VideoFrame, time: float, generation: int, *, keyframe: bool
+        self,
+        frame: av.VideoFrame,
+        time: float,
+        generation: int,
+        *,
+        keyframe: bool,
+        media_time: float | None = None,
     ) -> list[EncodedPacket]:
         """Encode one masked picture taken at ``time``; return what came out.
 
-        ``keyframe`` forces one (a new generation of masks starts clean). A
-        keyframe is also forced once a second of timestamps has passed since the
-        last, so GOPs follow time, not picture counts.
+        ``media_time`` (epoch seconds, default ``time``) places the picture on
+        the video's timeline: a stream's own timestamps keep its pictures' exact
+        spacing even when they arrive in a burst. ``keyframe`` forces one (a new
+        generation of masks starts clean). A keyframe is also forced once a
+        second of timestamps has passed since the last, so GOPs follow time, not
+        picture counts.
         """
         if (frame.width, frame.height) != (self.width, self.height):
             frame = frame.reformat(width=self.width, height=self.height)
-        pts = max(round((time - self.start) / TIME_BASE), self._last_pts + 1)
+        at = time if media_time is None else media_time
+        pts = max(round((at - self.start) / TIME_BASE), self._last_pts + 1)
         self._last_pts = pts
         if (
             keyframe
@@ -264,6 +274,7 @@ class Mp4Writer:
         self._first_pts = 0
         self._held: EncodedPacket | None = None
         self._last_duration = 0
+        self._last_pts: int | None = None
         self.frames = 0
         self.first_time: float | None = None
         self.last_time: float | None = None
@@ -300,6 +311,7 @@ class Mp4Writer:
         except av.FFmpegError as err:
             raise _os_error(err) from err
         self._last_duration = duration
+        self._last_pts = packet.pts
         self.frames += 1
         self.last_time = packet.time
 
@@ -321,11 +333,11 @@ class Mp4Writer:
 
     @property
     def duration(self) -> float:
-        """Seconds of video written so far (pictures times their durations)."""
-        if self.first_time is None or self.last_time is None:
+        """Seconds of video written so far (its timeline, to the last picture's end)."""
+        if self._last_pts is None:
             return 0.0
-        return max(self.last_time - self.first_time, 0.0) + float(
-            self._last_duration * TIME_BASE
+        return float(
+            (self._last_pts - self._first_pts + self._last_duration) * TIME_BASE
         )
 
     def close(self) -> None:
