@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+import io
+import itertools
 import time
 from typing import Any
 from unittest.mock import patch
@@ -198,9 +200,7 @@ def _decode(path: Any) -> tuple[list[int | None], list[float], int]:
 def _assert_every_picture_distinct(numbers: list[int | None], clip: SceneClip) -> None:
     """Each picture is the next frame of the scene (modulo its loop): none repeated."""
     assert None not in numbers, numbers
-    steps = [
-        (b - a) % clip.spec.frames for a, b in zip(numbers, numbers[1:], strict=False)
-    ]
+    steps = [(b - a) % clip.spec.frames for a, b in itertools.pairwise(numbers)]
     assert all(step == 1 for step in steps), numbers
 
 
@@ -360,7 +360,8 @@ async def test_live_view_is_the_masked_stream(
         response = await client.get("/api/camera_proxy/camera.front_door")
         assert response.status == 200
         jpeg = await response.read()
-        rgb = av.open(__import__("io").BytesIO(jpeg)).decode(video=0).__next__()
+        with av.open(io.BytesIO(jpeg)) as container:
+            rgb = next(container.decode(video=0))
         picture = rgb.to_ndarray(format="rgb24")
         assert not canary_visible(picture)
         seen.append(decode_frame_number(picture))
