@@ -16,11 +16,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.peephole.const import (
     CONF_CAMERA_ENTITY,
     CONF_FRAME_INTERVAL,
+    CONF_LIVE_CAMERA,
     CONF_MOTION_ENTITY,
     CONF_RING_ENTITY,
     CONF_RING_EVENT_TYPES,
+    CONF_SOURCE_MODE,
     CONF_ZONES,
     DOMAIN,
+    SOURCE_MODE_AUTO,
+    SOURCE_MODE_STILLS,
+    SOURCE_MODE_STREAM,
 )
 from custom_components.peephole.zones import MAX_ZONES
 
@@ -364,6 +369,7 @@ async def test_options_flow_event_source(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert init_integration.options == {
+        CONF_SOURCE_MODE: SOURCE_MODE_AUTO,
         CONF_FRAME_INTERVAL: 0.1,
         CONF_RING_EVENT_TYPES: ["ring", "long_press"],
     }
@@ -387,7 +393,77 @@ async def test_options_flow_binary_sensor_source(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()  # the entry reloads with the new settings
     # Settings keep the zones and drop event types that no longer apply.
-    assert init_integration.options == {CONF_FRAME_INTERVAL: 2, CONF_ZONES: [STREET]}
+    assert init_integration.options == {
+        CONF_SOURCE_MODE: SOURCE_MODE_AUTO,
+        CONF_FRAME_INTERVAL: 2,
+        CONF_ZONES: [STREET],
+    }
+
+
+async def test_options_flow_source_mode_and_live_camera(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Where pictures come from, and a second camera for the live view."""
+    hass.states.async_set("camera.porch_sub", "idle")
+    result = await _options_step(hass, init_integration, "settings")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SOURCE_MODE: SOURCE_MODE_STILLS,
+            CONF_LIVE_CAMERA: "camera.porch_sub",
+            CONF_FRAME_INTERVAL: 0.5,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options[CONF_SOURCE_MODE] == SOURCE_MODE_STILLS
+    assert init_integration.options[CONF_LIVE_CAMERA] == "camera.porch_sub"
+    peephole = init_integration.runtime_data
+    assert peephole.live_source is not None
+    assert peephole.live_source.camera_entity_id == "camera.porch_sub"
+    assert peephole.view_source is peephole.live_source
+    # The form shows what is set; clearing the live camera removes it.
+    result = await _options_step(hass, init_integration, "settings")
+    key = next(k for k in result["data_schema"].schema if k == CONF_LIVE_CAMERA)
+    assert key.description == {"suggested_value": "camera.porch_sub"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_SOURCE_MODE: SOURCE_MODE_AUTO, CONF_FRAME_INTERVAL: 0.5},
+    )
+    await hass.async_block_till_done()
+    assert CONF_LIVE_CAMERA not in init_integration.options
+    assert init_integration.runtime_data.live_source is None
+
+
+@pytest.mark.parametrize(
+    ("live_camera", "error"),
+    [
+        ("sensor.porch", "not_a_camera"),
+        ("camera.nowhere", "entity_not_found"),
+        ("camera.front_door", "camera_is_peephole"),
+    ],
+)
+async def test_options_flow_live_camera_errors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    live_camera: str,
+    error: str,
+) -> None:
+    result = await _options_step(hass, init_integration, "settings")
+    user_input = {
+        CONF_SOURCE_MODE: SOURCE_MODE_STREAM,
+        CONF_LIVE_CAMERA: live_camera,
+        CONF_FRAME_INTERVAL: 0.5,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_LIVE_CAMERA: error}
+    # What was typed is offered again.
+    key = next(k for k in result["data_schema"].schema if k == CONF_LIVE_CAMERA)
+    assert key.description == {"suggested_value": live_camera}
+    assert CONF_LIVE_CAMERA not in init_integration.options
 
 
 async def test_options_flow_without_ring_state(

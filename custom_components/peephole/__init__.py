@@ -17,6 +17,7 @@ from .clips import ClipStore
 from .const import (
     BUFFER_MAX_BYTES,
     CONF_CAMERA_ENTITY,
+    CONF_LIVE_CAMERA,
     CONF_SOURCE_MODE,
     DOMAIN,
     ISSUE_DISK_FULL,
@@ -90,24 +91,40 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
         async_track_time_interval(hass, _async_prune_shares(hass), PRUNE_INTERVAL)
     )
     settings = RecordingSettings.from_options(dict(entry.options))
+    mode = entry.options.get(CONF_SOURCE_MODE, SOURCE_MODE_AUTO)
     peephole.source = source = DoorbellSource(
         hass,
         entry,
         peephole,
-        mode=entry.options.get(CONF_SOURCE_MODE, SOURCE_MODE_AUTO),
+        camera_entity_id=peephole.camera_entity_id,
+        mode=mode,
         fps=settings.fps,
         ring=PacketRing(settings.pre_roll, BUFFER_MAX_BYTES)
         if settings.enabled
         else None,
     )
     entry.async_on_unload(source.async_close)
+    live_camera = entry.options.get(CONF_LIVE_CAMERA)
+    if live_camera and live_camera != peephole.camera_entity_id:
+        peephole.live_source = DoorbellSource(
+            hass,
+            entry,
+            peephole,
+            camera_entity_id=live_camera,
+            mode=mode,
+            fps=settings.fps,
+            ring=None,
+        )
+        entry.async_on_unload(peephole.live_source.async_close)
     if settings.enabled:
         peephole.recorder = ClipRecorder(hass, entry, peephole, settings)
         await peephole.recorder.async_setup()
     entry.runtime_data = peephole
     entry.async_on_unload(peephole.async_start())
-    entry.async_on_unload(peephole.async_add_listener(source.async_update))
-    source.async_start()
+    for feed_source in (source, peephole.live_source):
+        if feed_source is not None:
+            entry.async_on_unload(peephole.async_add_listener(feed_source.async_update))
+            feed_source.async_start()
     if peephole.recorder is not None:
         peephole.recorder.async_start()
     entry.async_on_unload(async_track_sources(hass, entry))

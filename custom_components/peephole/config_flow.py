@@ -19,6 +19,7 @@ from .const import (
     CONF_CAMERA_ENTITY,
     CONF_FEED_FPS,
     CONF_FRAME_INTERVAL,
+    CONF_LIVE_CAMERA,
     CONF_MAX_CLIP_LENGTH,
     CONF_MAX_STORAGE_MB,
     CONF_MIN_FREE_MB,
@@ -29,6 +30,7 @@ from .const import (
     CONF_RETENTION_DAYS,
     CONF_RING_ENTITY,
     CONF_RING_EVENT_TYPES,
+    CONF_SOURCE_MODE,
     CONF_ZONES,
     DEFAULT_FRAME_INTERVAL,
     DOMAIN,
@@ -36,6 +38,8 @@ from .const import (
     MAX_FRAME_INTERVAL,
     MIN_FRAME_INTERVAL,
     RECORDING_DEFAULTS,
+    SOURCE_MODE_AUTO,
+    SOURCE_MODES,
 )
 from .sharing import CONF_RECIPIENTS, SharingError, validate_rules
 from .sources import async_unhide_source_camera
@@ -430,17 +434,34 @@ class PeepholeOptionsFlow(OptionsFlow):
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Live-view frame interval and which ring events count as a press."""
+        """Where pictures come from, the live view, which ring events count."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            kept = {
-                k: v
-                for k, v in self.config_entry.options.items()
-                if k != CONF_RING_EVENT_TYPES
-            }
-            return self.async_create_entry(data={**kept, **user_input})
+            errors = self._validate_live_camera(user_input.get(CONF_LIVE_CAMERA))
+            if not errors:
+                kept = {
+                    k: v
+                    for k, v in self.config_entry.options.items()
+                    if k not in (CONF_RING_EVENT_TYPES, CONF_LIVE_CAMERA)
+                }
+                return self.async_create_entry(data={**kept, **user_input})
 
         options = self.config_entry.options
         fields: dict[vol.Marker, Any] = {
+            vol.Required(
+                CONF_SOURCE_MODE,
+                default=options.get(CONF_SOURCE_MODE, SOURCE_MODE_AUTO),
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(SOURCE_MODES),
+                    translation_key=CONF_SOURCE_MODE,
+                    mode=selector.SelectSelectorMode.LIST,
+                )
+            ),
+            vol.Optional(
+                CONF_LIVE_CAMERA,
+                description={"suggested_value": options.get(CONF_LIVE_CAMERA)},
+            ): SOURCE_SELECTORS[CONF_CAMERA_ENTITY],
             vol.Required(
                 CONF_FRAME_INTERVAL,
                 default=options.get(CONF_FRAME_INTERVAL, DEFAULT_FRAME_INTERVAL),
@@ -472,7 +493,25 @@ class PeepholeOptionsFlow(OptionsFlow):
                     )
                 )
             )
-        return self.async_show_form(step_id="settings", data_schema=vol.Schema(fields))
+        schema = vol.Schema(fields)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(
+            step_id="settings", data_schema=schema, errors=errors
+        )
+
+    def _validate_live_camera(self, entity_id: str | None) -> dict[str, str]:
+        """Check the live view's camera (another camera, not a Peephole one)."""
+        if entity_id is None:
+            return {}
+        if entity_id.partition(".")[0] != "camera":
+            return {CONF_LIVE_CAMERA: "not_a_camera"}
+        if not _entity_exists(self.hass, entity_id):
+            return {CONF_LIVE_CAMERA: "entity_not_found"}
+        reg = er.async_get(self.hass).async_get(entity_id)
+        if reg is not None and reg.platform == DOMAIN:
+            return {CONF_LIVE_CAMERA: "camera_is_peephole"}
+        return {}
 
     async def async_step_recording(
         self, user_input: dict[str, Any] | None = None

@@ -24,6 +24,9 @@ SOURCE_MODE_AUTO: Final = "auto"
 SOURCE_MODE_STREAM: Final = "stream"
 SOURCE_MODE_STILLS: Final = "stills"
 SOURCE_MODES: Final = (SOURCE_MODE_AUTO, SOURCE_MODE_STREAM, SOURCE_MODE_STILLS)
+# Optional: another camera entity for the live view and the masked stream (a
+# camera's sub-stream); recording always uses the main one.
+CONF_LIVE_CAMERA: Final = "live_camera_entity_id"
 
 DEFAULT_FRAME_INTERVAL: Final = 0.5
 MIN_FRAME_INTERVAL: Final = 0.04

@@ -47,6 +47,16 @@ async def async_get_config_entry_diagnostics(
                 "dropped": peephole.stats.dropped,
                 "dropped_by_reason": dict(peephole.stats.dropped_by_reason),
             },
+            # Per source: mode, codec, resolution, source and delivered frame
+            # rates, reconnects, frames dropped by reason (never a URL).
+            "feeds": {
+                name: {"camera": source.camera_entity_id, **source.stats.as_dict()}
+                for name, source in (
+                    ("camera", peephole.source),
+                    ("live_view", peephole.live_source),
+                )
+                if source is not None
+            },
             "storage": peephole.store.as_dict(),
             "sharing": async_get_registry(hass).diagnostics(entry.entry_id),
         },

@@ -90,8 +90,11 @@ class Peephole:
         self.motion_entity_id: str | None = entry.data.get(CONF_MOTION_ENTITY)
         # Set by async_setup_entry when recording is enabled.
         self.recorder: ClipRecorder | None = None
-        # Set by async_setup_entry: where the pictures come from.
+        # Set by async_setup_entry: where the pictures come from, and (with a
+        # live view camera in the options, e.g. a camera's sub-stream) where the
+        # live view's and the masked stream's come from.
         self.source: DoorbellSource | None = None
+        self.live_source: DoorbellSource | None = None
         self.zones: tuple[Zone, ...] = ()
         self.masker = FrameMasker(())
         self._generation = 0
@@ -180,8 +183,9 @@ class Peephole:
         self._generation += 1
         self._latest = None
         self._plane = (self._plane[0], self._generation)
-        if self.source is not None:
-            self.source.feed.forget(self._generation)
+        for source in (self.source, self.live_source):
+            if source is not None:
+                source.feed.forget(self._generation)
         if self.recorder is not None:
             self.recorder.async_forget_frames()
 
@@ -189,6 +193,19 @@ class Peephole:
     def frame_generation(self) -> int:
         """Changes whenever frames made before stop being usable."""
         return self._generation
+
+    @property
+    def view_source(self) -> DoorbellSource | None:
+        """Return the source of the live view and the masked stream."""
+        return self.live_source or self.source
+
+    @property
+    def dropped_frames(self) -> int:
+        """Frames dropped on every path (masking stills, decoding, encoding)."""
+        feeds = (self.source, self.live_source)
+        return self.stats.dropped + sum(
+            sum(feed.stats.dropped.values()) for feed in feeds if feed is not None
+        )
 
     def plane_state(self) -> tuple[PlaneMasker, int]:
         """Return the masks for decoded pictures and their generation (any thread)."""
@@ -342,8 +359,13 @@ class Peephole:
         """
         if self.privacy_mode:
             return await self.async_placeholder()
-        if self.source is not None and self.source.mode is SourceMode.STREAM:
-            return await self._async_stream_image()
+        view = self.view_source
+        if view is not None and view.mode is SourceMode.STREAM:
+            return await self._async_stream_image(view)
+        if view is not None and view is not self.source:
+            turned_on = self.privacy_turned_on
+            data = await self._async_fetch_from(view.camera_entity_id, width, height)
+            return await self._async_unless_private(data, turned_on)
         size: _Size = (width, height)
         generation = self._generation
         turned_on = self.privacy_turned_on
@@ -394,15 +416,13 @@ class Peephole:
                 del self._fetching[size]
         return await self._async_unless_private(data, turned_on)
 
-    async def _async_stream_image(self) -> bytes:
-        """Return the newest masked picture of the stream as a JPEG.
+    async def _async_stream_image(self, source: DoorbellSource) -> bytes:
+        """Return the newest masked picture of a stream as a JPEG.
 
         The feed keeps running for a while after a live view asks (the next
         request finds a picture at once); a picture younger than ``reuse_for``
         is served again, an older one waits for the next.
         """
-        source = self.source
-        assert source is not None  # noqa: S101 - checked by the caller
         turned_on = self.privacy_turned_on
         source.async_touch_live()
         feed = source.feed
@@ -416,7 +436,7 @@ class Peephole:
                 raise HomeAssistantError(
                     translation_domain=DOMAIN,
                     translation_key="source_image_failed",
-                    translation_placeholders={"entity_id": self.camera_entity_id},
+                    translation_placeholders={"entity_id": source.camera_entity_id},
                 ) from err
         if picture.jpeg is None and picture.frame is not None:
             picture.jpeg = await self.hass.async_add_executor_job(
@@ -430,31 +450,40 @@ class Peephole:
             )
         return await self._async_unless_private(picture.jpeg, turned_on)
 
-    async def async_feed_frame(self) -> tuple[bytes, int] | None:
-        """Take one masked still for the feed: ``(JPEG, generation)``, or None.
+    async def async_feed_frame(self, camera_entity_id: str) -> tuple[bytes, int] | None:
+        """Take one masked still for a feed: ``(JPEG, generation)``, or None.
 
-        None when it cannot be had (the source failed, the frame was dropped,
-        privacy mode or new zones came meanwhile); failures are counted.
+        From the source camera (shared with the live view), or from the live
+        view's own camera. None when it cannot be had (the source failed, the
+        frame was dropped, privacy mode or new zones came meanwhile); failures
+        are counted.
         """
         generation = self._generation
         turned_on = self.privacy_turned_on
         if self.privacy_mode:
             return None
         try:
-            data = await self.async_masked_image(fresh=True)
+            if camera_entity_id == self.camera_entity_id:
+                data = await self.async_masked_image(fresh=True)
+            else:
+                data = await self._async_fetch_from(camera_entity_id)
         except HomeAssistantError:
             return None
         if self.private_since(turned_on) or self._generation != generation:
             return None
         return data, generation
 
-    async def _async_fetch_masked(self, size: _Size, generation: int) -> bytes:
-        """Fetch one source frame and mask it; share it if nothing changed since."""
-        width, height = size
+    async def _async_fetch_from(
+        self,
+        camera_entity_id: str,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> bytes:
+        """Fetch one still of a camera and mask it (nothing shared)."""
         try:
             image = await async_get_image(
                 self.hass,
-                self.camera_entity_id,
+                camera_entity_id,
                 timeout=SOURCE_IMAGE_TIMEOUT,
                 width=width,
                 height=height,
@@ -463,9 +492,13 @@ class Peephole:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="source_image_failed",
-                translation_placeholders={"entity_id": self.camera_entity_id},
+                translation_placeholders={"entity_id": camera_entity_id},
             ) from err
-        data = await self.async_mask(image.content)
+        return await self.async_mask(image.content)
+
+    async def _async_fetch_masked(self, size: _Size, generation: int) -> bytes:
+        """Fetch one source frame and mask it; share it if nothing changed since."""
+        data = await self._async_fetch_from(self.camera_entity_id, *size)
         if generation == self._generation and not self.privacy_mode:
             self._latest = _Latest(size, generation, self.hass.loop.time(), data)
         return data

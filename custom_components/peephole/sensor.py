@@ -49,7 +49,7 @@ SENSORS: tuple[PeepholeSensorDescription, ...] = (
         translation_key="dropped_frames",
         entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=lambda peephole: peephole.stats.dropped,
+        value_fn=lambda peephole: peephole.dropped_frames,
     ),
     PeepholeSensorDescription(
         key="clip_count",

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from homeassistant.components.camera import async_get_stream_source
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
@@ -50,6 +51,7 @@ class DoorbellSource:
         entry: PeepholeConfigEntry,
         peephole: Peephole,
         *,
+        camera_entity_id: str,
         mode: str,
         fps: float,
         ring: PacketRing | None,
@@ -58,6 +60,7 @@ class DoorbellSource:
         self.hass = hass
         self.entry = entry
         self.peephole = peephole
+        self.camera_entity_id = camera_entity_id
         self.option = mode
         self.fps = fps
         self.stats = FeedStats()
@@ -132,7 +135,7 @@ class DoorbellSource:
         """Guess the mode in the background, once the source camera is there."""
         if (
             self.mode is not None
-            or not self.peephole.camera_available
+            or not self.camera_available
             or (self._guess is not None and not self._guess.done())
         ):
             return
@@ -148,12 +151,18 @@ class DoorbellSource:
         )
 
     @property
+    def camera_available(self) -> bool:
+        """Whether the source camera exists and is available."""
+        state = self.hass.states.get(self.camera_entity_id)
+        return state is not None and state.state != STATE_UNAVAILABLE
+
+    @property
     def allowed(self) -> bool:
         """Whether the feed may run: not in privacy mode, the camera is there."""
         return (
             not self._closed
             and not self.peephole.privacy_mode
-            and self.peephole.camera_available
+            and self.camera_available
         )
 
     @callback
@@ -197,14 +206,12 @@ class DoorbellSource:
         url: str | None = None
         try:
             async with asyncio.timeout(STREAM_SOURCE_TIMEOUT):
-                url = await async_get_stream_source(
-                    self.hass, self.peephole.camera_entity_id
-                )
+                url = await async_get_stream_source(self.hass, self.camera_entity_id)
         except (HomeAssistantError, TimeoutError) as err:
             LOGGER.debug(
                 "%s: no stream source from %s: %s",
                 self.entry.title,
-                self.peephole.camera_entity_id,
+                self.camera_entity_id,
                 err,
             )
         if url:
@@ -213,7 +220,7 @@ class DoorbellSource:
             LOGGER.warning(
                 "%s: %s offers no stream; using its stills",
                 self.entry.title,
-                self.peephole.camera_entity_id,
+                self.camera_entity_id,
             )
         return SourceMode.STILLS, None
 
@@ -226,9 +233,13 @@ class DoorbellSource:
             LOGGER.debug("%s: streaming %s", self.entry.title, redact_url(url))
             self.feed.start_stream(url, self.peephole.plane_state)
         else:
-            self.feed.start_stills(self.peephole.async_feed_frame, self.fps)
+            self.feed.start_stills(self._async_still, self.fps)
         self._start_stats()
         self.peephole.async_update_listeners()
+
+    async def _async_still(self) -> tuple[bytes, int] | None:
+        """Take one masked still of this source's camera for the stills feed."""
+        return await self.peephole.async_feed_frame(self.camera_entity_id)
 
     def _start_stats(self) -> None:
         if self._stats_timer is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 import io
 import itertools
 import time
@@ -40,6 +41,7 @@ from custom_components.peephole import pipeline
 from custom_components.peephole.const import (
     CONF_CAMERA_ENTITY,
     CONF_FEED_FPS,
+    CONF_LIVE_CAMERA,
     CONF_MAX_CLIP_LENGTH,
     CONF_MIN_FREE_MB,
     CONF_POST_ROLL,
@@ -59,6 +61,7 @@ from tools.streams import (
     canary_rect,
     canary_visible,
     decode_frame_number,
+    render_scene,
 )
 
 from .conftest import SPEC
@@ -115,8 +118,19 @@ def camera() -> StreamCamera:
 
 
 @pytest.fixture
-async def setup_camera(hass: HomeAssistant, camera: StreamCamera) -> StreamCamera:
-    """Add the camera entity to HA (through a test platform) and a ring source."""
+def sub_camera() -> StreamCamera:
+    """The same camera's sub-stream (a second entity, as Reolink or UniFi offer)."""
+    sub = StreamCamera()
+    sub._attr_name = "Street cam sub"
+    sub._attr_unique_id = "street-cam-sub"
+    return sub
+
+
+@pytest.fixture
+async def setup_camera(
+    hass: HomeAssistant, camera: StreamCamera, sub_camera: StreamCamera
+) -> StreamCamera:
+    """Add the camera entities to HA (through a test platform) and a ring source."""
 
     async def _setup_platform(
         hass: HomeAssistant,
@@ -124,7 +138,7 @@ async def setup_camera(hass: HomeAssistant, camera: StreamCamera) -> StreamCamer
         async_add_entities: AddEntitiesCallback,
         discovery_info: Any = None,
     ) -> None:
-        async_add_entities([camera])
+        async_add_entities([camera, sub_camera])
 
     mock_integration(hass, MockModule("street_cam"))
     mock_platform(
@@ -370,3 +384,41 @@ async def test_live_view_is_the_masked_stream(
     assert len(set(seen)) >= 6  # live pictures, not one frozen keyframe
     assert setup_camera.stills == 0
     assert np.all(np.diff([n for n in seen if n is not None]) != 0)
+
+
+async def test_a_sub_stream_feeds_the_live_view(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    hass_client: ClientSessionGenerator,
+    setup_camera: StreamCamera,
+    sub_camera: StreamCamera,
+    clip: SceneClip,
+    scene_dir: Any,
+) -> None:
+    """With a live view camera (the camera's sub-stream), clips stay full size."""
+    sub_clip = render_scene(replace(SPEC, width=320, height=180), scene_dir).load()
+    async with RtspServer({"/main": clip, "/sub": sub_clip}) as server:
+        sub_camera.url = server.url("/sub")
+        setup_camera.url = server.url("/main")
+        entry = await _start(hass, setup_camera, server, server.url("/main"))
+        hass.config_entries.async_update_entry(
+            entry,
+            options={**entry.options, CONF_LIVE_CAMERA: "camera.street_cam_sub"},
+        )
+        await hass.async_block_till_done()
+        entry = hass.config_entries.async_get_entry(entry.entry_id)
+        client = await hass_client()
+        response = await client.get("/api/camera_proxy/camera.front_door")
+        assert response.status == 200
+        with av.open(io.BytesIO(await response.read())) as container:
+            live = next(container.decode(video=0))
+        assert (live.width, live.height) == (320, 180)
+        assert not canary_visible(live.to_ndarray(format="rgb24"))
+        peephole = entry.runtime_data
+        await _until(lambda: _ring_span(entry) >= 1.0)
+        assert (peephole.source.stats.width, peephole.source.stats.height) == (
+            SPEC.width,
+            SPEC.height,
+        )
+        assert peephole.live_source.stats.width == 320
+        assert sub_camera.stills == setup_camera.stills == 0
