@@ -24,6 +24,7 @@ from .const import (
     SOURCE_MODE_AUTO,
 )
 from .doorbell import Peephole, PeepholeConfigEntry
+from .masked_stream import MaskedStreamView
 from .masking import MaskError, load_codec
 from .packets import PacketRing
 from .panel import async_register_panel
@@ -64,6 +65,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.http.register_view(ClipView())
     async_setup_share_services(hass)
     hass.http.register_view(ShareView())
+    hass.http.register_view(MaskedStreamView())
     return True
 
 

@@ -40,6 +40,7 @@ from .const import (
     MASK_TIMEOUT,
     SOURCE_IMAGE_TIMEOUT,
 )
+from .masked_stream import StreamCredential
 from .masking import REASON_TIMEOUT, FrameMasker, MaskError
 from .pipeline import SourceMode
 from .ring import RingDetector
@@ -95,6 +96,9 @@ class Peephole:
         # live view's and the masked stream's come from.
         self.source: DoorbellSource | None = None
         self.live_source: DoorbellSource | None = None
+        # The masked stream's internal URL credential, and its open readers.
+        self.stream_credential = StreamCredential()
+        self.stream_connections = 0
         self.zones: tuple[Zone, ...] = ()
         self.masker = FrameMasker(())
         self._generation = 0
