@@ -21,7 +21,8 @@ from .panel import async_register_panel
 from .recording import ClipRecorder, RecordingSettings
 from .repairs import async_clear_issues
 from .services import async_setup_services
-from .share_services import async_get_registry, async_setup_share_services
+from .share_registry import async_get_registry
+from .share_services import async_setup_share_services
 from .share_view import ShareView
 from .sources import (
     async_hide_source_camera,

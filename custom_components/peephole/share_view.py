@@ -19,7 +19,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.network import is_cloud_connection
 
-from .share_services import SHARE_URL_BASE, Grant, async_get_registry
+from .share_registry import SHARE_URL_BASE, Grant, async_get_registry
 from .sharing import token_from_query
 
 CHUNK: Final = 256 * 1024

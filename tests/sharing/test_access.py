@@ -28,11 +28,11 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 import voluptuous as vol
 
 from custom_components.peephole import logbook as peephole_logbook
-from custom_components.peephole.share_services import (
+from custom_components.peephole.share_access import ClientOrigin, classify_client
+from custom_components.peephole.share_registry import (
     EVENT_SHARE_ACCESSED,
     async_get_registry,
 )
-from custom_components.peephole.sharing import ClientOrigin, classify_client
 from tests.conftest import SourceCamera
 from tests.recording.conftest import (
     assert_masked,

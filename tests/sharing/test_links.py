@@ -18,7 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.peephole.share_services import (
+from custom_components.peephole.share_registry import (
     DATA_SHARES,
     EVENT_SHARE_ACCESSED,
     async_get_registry,

@@ -1,0 +1,448 @@
+"""The share registry: every share and the audit of every access, in a private Store.
+
+One :class:`ShareRegistry` per Home Assistant holds every share and the audit log
+in a private Store (``.storage/peephole.shares``, atomic writes). It is the one
+access path of share links: a link access is decided, audited and written to disk
+before a byte is served; if the audit cannot be written, the access is refused.
+Recipients' rules are read from the entry's options at every access, so a rule that
+is narrowed or removed narrows or ends the shares made under it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .audit import AuditLog, AuditRecord, Outcome, clip_text
+from .const import DOMAIN, LOGGER
+from .doorbell import PeepholeConfigEntry
+from .export import apply_retention
+from .recording import RecordingSettings
+from .share_access import (
+    ClientOrigin,
+    Refusal,
+    check_access,
+    classify_client,
+    count_view,
+    effective_expiry,
+    prunable,
+    share_state,
+)
+from .share_media import (
+    clip_path,
+    exports_dir,
+    is_file,
+    snapshot_path,
+    write_private,
+)
+from .sharing import (
+    CLIP_RESOURCE_SUFFIX,
+    CONF_RECIPIENTS,
+    NOTIFICATION_RECIPIENT,
+    SHARE_ID_RE,
+    RecipientRule,
+    Share,
+    ShareKind,
+    fingerprint,
+    fold,
+    mint_token,
+    notification_rule,
+    rules_from_options,
+    signing_key,
+    verify_token,
+)
+
+STORAGE_VERSION: Final = 1
+STORAGE_KEY: Final = f"{DOMAIN}.shares"
+SHARE_URL_BASE: Final = "/api/peephole/share"
+EVENT_SHARE_ACCESSED: Final = "peephole_share_accessed"
+# Ended shares stay listed (and explain their audit records) this long.
+KEEP_ENDED: Final = timedelta(days=30)
+
+DATA_SHARES: HassKey[ShareRegistry] = HassKey(f"{DOMAIN}_shares")
+
+
+class AuditWriteError(HomeAssistantError):
+    """The shares and audit could not be written to disk."""
+
+
+class _StrictStore(Store[dict[str, Any]]):
+    """A Store that reports a failed write (Store itself only logs it)."""
+
+    write_error: Exception | None = None
+
+    async def _async_write_data(self, *args: Any) -> None:
+        try:
+            await super()._async_write_data(*args)
+        except Exception as err:
+            self.write_error = err
+            raise
+
+    async def async_save_strict(self, data: dict[str, Any]) -> None:
+        """Write ``data`` now, or raise AuditWriteError."""
+        if self.hass.is_stopping:
+            # Store would postpone the write to the final write: not good enough.
+            raise AuditWriteError("Home Assistant is stopping")
+        self.write_error = None
+        await self.async_save(data)
+        if self.write_error is not None:
+            raise AuditWriteError(str(self.write_error)) from self.write_error
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What an allowed access serves."""
+
+    path: Path
+    content_type: str
+    share_id: str
+
+
+def loaded_entry(hass: HomeAssistant, entry_id: str) -> PeepholeConfigEntry | None:
+    """Return a loaded Peephole entry, or None."""
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if (
+        entry is None
+        or entry.domain != DOMAIN
+        or entry.state is not ConfigEntryState.LOADED
+    ):
+        return None
+    return entry
+
+
+def entry_key(entry: PeepholeConfigEntry) -> bytes | None:
+    """Return the link-signing key of an entry (None before its store is loaded)."""
+    data = entry.runtime_data.store.data
+    secret = data.get("secret") if data else None
+    return signing_key(secret) if isinstance(secret, str) and secret else None
+
+
+def rule_for(entry: PeepholeConfigEntry, share: Share) -> RecipientRule | None:
+    """Return the rule a share is under, as the entry's options say now."""
+    if share.builtin:
+        if share.recipient != NOTIFICATION_RECIPIENT:
+            return None
+        return notification_rule(entry.entry_id)
+    rules = rules_from_options(entry.options.get(CONF_RECIPIENTS), entry.entry_id)
+    return rules.get(fold(share.recipient))
+
+
+class ShareRegistry:
+    """Every share and the audit of every access (one per Home Assistant)."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Initialise (nothing is read before ``async_load``)."""
+        self.hass = hass
+        self._store = _StrictStore(
+            hass, STORAGE_VERSION, STORAGE_KEY, private=True, atomic_writes=True
+        )
+        self.shares: dict[str, Share] = {}
+        self.audit = AuditLog()
+        self.lock = asyncio.Lock()
+        self._load_lock = asyncio.Lock()
+        self._loaded = False
+
+    # --- persistence --------------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Load the shares and audit (once)."""
+        async with self._load_lock:
+            if self._loaded:
+                return
+            data = await self._store.async_load() or {}
+            shares = (
+                Share.from_dict(item)
+                for item in data.get("shares", [])
+                if isinstance(item, dict)
+            )
+            self.shares = {share.id: share for share in shares if share is not None}
+            self.audit = AuditLog.from_storage(data.get("audit"))
+            self._loaded = True
+
+    def _data(self) -> dict[str, Any]:
+        return {
+            "shares": [share.as_dict() for share in self.shares.values()],
+            "audit": self.audit.to_storage(),
+        }
+
+    async def async_save(self) -> None:
+        """Write shares and audit now (raises AuditWriteError)."""
+        await self._store.async_save_strict(self._data())
+
+    # --- queries ----------------------------------------------------------------------
+
+    def state_of(self, share: Share, now: datetime) -> str:
+        """Return the state of a share under its rule as it is now."""
+        entry = loaded_entry(self.hass, share.entry_id)
+        if entry is None:
+            return "revoked" if share.revoked else "unavailable"
+        return share_state(share, rule_for(entry, share), now)
+
+    def describe(self, share: Share, now: datetime) -> dict[str, Any]:
+        """Return a share for list_shares and diagnostics (never a token)."""
+        entry = loaded_entry(self.hass, share.entry_id)
+        rule = rule_for(entry, share) if entry else None
+        data = share.as_dict()
+        data["state"] = self.state_of(share, now)
+        data["effective_expires"] = (
+            effective_expiry(share, rule).isoformat() if rule else None
+        )
+        data["accesses"] = len(self.audit.for_share(share.id))
+        return data
+
+    def active_count(self, entry_id: str) -> int:
+        """Return the number of active shares of an entry (for the sensor)."""
+        now = dt_util.utcnow()
+        return sum(
+            1
+            for share in self.shares.values()
+            if share.entry_id == entry_id and self.state_of(share, now) == "active"
+        )
+
+    def diagnostics(self, entry_id: str) -> dict[str, Any]:
+        """Return the shares and the newest audit records of an entry."""
+        now = dt_util.utcnow()
+        return {
+            "shares": [
+                self.describe(share, now)
+                for share in self.shares.values()
+                if share.entry_id == entry_id
+            ],
+            "audit": [
+                record.as_dict()
+                for record in self.audit.records
+                if record.entry_id == entry_id
+            ][-100:],
+        }
+
+    # --- changes --------------------------------------------------------------------------
+
+    async def async_add(self, share: Share, snapshot: bytes | None) -> None:
+        """Persist a new share (and its snapshot file) before any link exists."""
+        path = snapshot_path(self.hass, share.entry_id, share.id)
+        if snapshot is not None:
+            await self.hass.async_add_executor_job(write_private, path, snapshot)
+        async with self.lock:
+            self.shares[share.id] = share
+            try:
+                await self.async_save()
+            except AuditWriteError:
+                del self.shares[share.id]
+                await self.hass.async_add_executor_job(path.unlink, True)
+                raise
+        self._async_notify(share.entry_id)
+
+    async def async_revoke(self, share_id: str) -> Share | None:
+        """End a share at once; return it (None if unknown)."""
+        async with self.lock:
+            share = self.shares.get(share_id)
+            if share is None:
+                return None
+            if share.revoked is None:
+                self.shares[share_id] = share = replace(share, revoked=dt_util.utcnow())
+                await self.async_save()
+        await self._async_remove_snapshot(share)
+        self._async_notify(share.entry_id)
+        return share
+
+    async def async_prune(self) -> None:
+        """Forget long-ended shares; delete ended snapshots and expired exports."""
+        now = dt_util.utcnow()
+        async with self.lock:
+            gone = prunable(self.shares.values(), now, KEEP_ENDED)
+            removed = [self.shares.pop(share_id) for share_id in gone]
+            if removed:
+                await self.async_save()
+        ended = removed + [
+            share
+            for share in self.shares.values()
+            if share.kind is ShareKind.SNAPSHOT
+            and self.state_of(share, now) != "active"
+        ]
+        for share in ended:
+            await self._async_remove_snapshot(share)
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            settings = RecordingSettings.from_options(dict(entry.options))
+            await self.hass.async_add_executor_job(
+                apply_retention,
+                exports_dir(self.hass, entry.entry_id),
+                now,
+                settings.retention,
+                settings.max_bytes,
+            )
+
+    async def _async_remove_snapshot(self, share: Share) -> None:
+        if share.kind is ShareKind.SNAPSHOT:
+            path = snapshot_path(self.hass, share.entry_id, share.id)
+            await self.hass.async_add_executor_job(path.unlink, True)
+
+    @callback
+    def _async_notify(self, entry_id: str | None) -> None:
+        """Let the entry's entities (the active-shares sensor) update."""
+        if entry_id and (entry := loaded_entry(self.hass, entry_id)):
+            entry.runtime_data.async_update_listeners()
+
+    # --- links ------------------------------------------------------------------------------
+
+    def links(self, entry: PeepholeConfigEntry, share: Share) -> list[dict[str, str]]:
+        """Mint one link per resource of a new share (tokens are never stored)."""
+        key = entry_key(entry)
+        if key is None:  # pragma: no cover - the store loads before the entry is up
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="share_not_saved"
+            )
+        try:
+            base: str | None = get_url(
+                self.hass,
+                allow_internal=True,
+                allow_external=share.remote,
+                allow_cloud=False,
+                prefer_external=share.remote,
+            )
+        except NoURLAvailableError:
+            base = None
+        now = dt_util.utcnow()
+        links = []
+        for resource in share.resources:
+            token = mint_token(key, share, resource, now=now)
+            path = f"{SHARE_URL_BASE}/{share.id}/{resource}?token={token}"
+            links.append(
+                {
+                    "resource": resource,
+                    "path": path,
+                    "url": f"{base}{path}" if base else path,
+                }
+            )
+        return links
+
+    # --- access -------------------------------------------------------------------------------
+
+    async def async_access(
+        self,
+        *,
+        share_id: str,
+        resource: str,
+        method: str,
+        token: str | None,
+        client: str | None,
+        cloud: bool,
+    ) -> Grant | None:
+        """Decide, audit (on disk) and return what to serve; None means refused."""
+        await self.async_load()
+        origin = classify_client(client, cloud=cloud)
+        async with self.lock:
+            now = dt_util.utcnow()
+            share = (
+                self.shares.get(share_id) if SHARE_ID_RE.fullmatch(share_id) else None
+            )
+            reason, grant = await self._async_decide(
+                share, resource, method, token, origin, now
+            )
+            record = AuditRecord(
+                time=now,
+                share_id=clip_text(share_id),
+                entry_id=share.entry_id if share else None,
+                recipient=share.recipient if share else None,
+                resource=clip_text(resource),
+                method=clip_text(method),
+                client=clip_text(client),
+                origin=origin.value,
+                outcome=Outcome.REFUSED if reason else Outcome.ALLOWED,
+                reason=reason.value if reason else "",
+                token=fingerprint(token) if token else "",
+            )
+            self.audit.append(record)
+            if share is not None and reason is None:
+                self.shares[share.id] = count_view(share)
+            try:
+                await self.async_save()
+            except AuditWriteError as err:
+                LOGGER.error(
+                    "Refusing access to share %s: the audit could not be written (%s)",
+                    record.share_id,
+                    err,
+                )
+                self.audit.remove_last(record)
+                if share is not None:
+                    self.shares[share.id] = share
+                record = replace(
+                    record, outcome=Outcome.REFUSED, reason=Refusal.AUDIT_FAILED.value
+                )
+                grant = None
+        LOGGER.debug(
+            "Share %s %s from %s (%s%s, token %s)",
+            record.share_id,
+            record.outcome,
+            record.client,
+            record.origin,
+            f", {record.reason}" if record.reason else "",
+            record.token or "-",
+        )
+        self.hass.bus.async_fire(EVENT_SHARE_ACCESSED, record.as_dict())
+        self._async_notify(record.entry_id)
+        return grant
+
+    async def _async_decide(  # noqa: PLR0911 - one return per reason
+        self,
+        share: Share | None,
+        resource: str,
+        method: str,
+        token: str | None,
+        origin: ClientOrigin,
+        now: datetime,
+    ) -> tuple[Refusal | None, Grant | None]:
+        """Return why to refuse, or what to serve."""
+        if method != "GET":
+            return Refusal.METHOD, None
+        if token is None:
+            return Refusal.QUERY, None
+        if share is None:
+            return Refusal.UNKNOWN_SHARE, None
+        entry = loaded_entry(self.hass, share.entry_id)
+        key = entry_key(entry) if entry else None
+        if entry is None or key is None:
+            return Refusal.NOT_LOADED, None
+        if not verify_token(
+            token,
+            key,
+            entry_id=share.entry_id,
+            share_id=share.id,
+            resource=resource,
+            method=method,
+        ):
+            return Refusal.BAD_TOKEN, None
+        refusal = check_access(
+            share, rule_for(entry, share), resource=resource, origin=origin, now=now
+        )
+        if refusal is not None:
+            return refusal, None
+        if share.kind is ShareKind.SNAPSHOT:
+            if entry.runtime_data.privacy_mode:
+                return Refusal.PRIVACY_MODE, None
+            path: Path | None = snapshot_path(self.hass, entry.entry_id, share.id)
+            content_type = "image/jpeg"
+        else:
+            path = clip_path(entry, resource.removesuffix(CLIP_RESOURCE_SUFFIX))
+            content_type = "video/mp4"
+        if path is None or not await self.hass.async_add_executor_job(is_file, path):
+            return Refusal.MISSING, None
+        return None, Grant(path, content_type, share.id)
+
+
+@callback
+def async_get_registry(hass: HomeAssistant) -> ShareRegistry:
+    """Return the share registry (created on first use, loaded lazily)."""
+    if (registry := hass.data.get(DATA_SHARES)) is None:
+        registry = hass.data[DATA_SHARES] = ShareRegistry(hass)
+    return registry
