@@ -14,7 +14,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
 from .clips import ClipStore
-from .const import CONF_CAMERA_ENTITY, DOMAIN, ISSUE_DISK_FULL
+from .const import CONF_CAMERA_ENTITY, DOMAIN, ISSUE_DISK_FULL, LOGGER
 from .doorbell import Peephole, PeepholeConfigEntry
 from .masking import MaskError, load_codec
 from .panel import async_register_panel
@@ -24,6 +24,7 @@ from .services import async_setup_services
 from .share_registry import async_get_registry
 from .share_services import async_setup_share_services
 from .share_view import ShareView
+from .sharing import CONF_RECIPIENTS, with_recipient_ids
 from .sources import (
     async_hide_source_camera,
     async_track_sources,
@@ -58,6 +59,19 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+async def async_migrate_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:
+    """Migrate an entry: 1.1 → 1.2 gives every sharing recipient an identity."""
+    if entry.version > 1:
+        return False  # made by a newer Peephole
+    if entry.minor_version < 2:
+        options = dict(entry.options)
+        if CONF_RECIPIENTS in options:
+            options[CONF_RECIPIENTS] = with_recipient_ids(options[CONF_RECIPIENTS])
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+        LOGGER.debug("%s: migrated to version 1.2", entry.title)
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:
     """Set up one Peephole doorbell from a config entry."""
     try:
@@ -77,7 +91,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
         ) from err
     await peephole.store.async_load()
     shares = async_get_registry(hass)
-    await shares.async_load()
+    # Shares made before recipients had identities are bound to them now, and
+    # whatever the rules took from a share while Peephole was not running is taken.
+    await shares.async_apply_rules(entry, strict=False)
     entry.async_on_unload(
         async_track_time_interval(hass, _async_prune_shares(hass), PRUNE_INTERVAL)
     )
@@ -113,7 +129,8 @@ def _async_prune_shares(
 async def _async_update_listener(
     hass: HomeAssistant, entry: PeepholeConfigEntry
 ) -> None:
-    """Apply new zones live; reload the entry when anything else changed."""
+    """Narrow the shares to new rules; apply new zones live; reload for the rest."""
+    await async_get_registry(hass).async_apply_rules(entry, strict=False)
     if not entry.runtime_data.async_apply_entry_update():
         # Home Assistant's own reload scheduling: a tracked task that start-up and
         # shutdown know about (the websocket save path uses it too).

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.network import NoURLAvailableError, get_url
@@ -32,11 +32,14 @@ from .recording import RecordingSettings
 from .share_access import (
     ClientOrigin,
     Refusal,
+    bind_legacy,
     check_access,
     classify_client,
     count_view,
     effective_expiry,
+    narrow,
     prunable,
+    rule_of,
     share_state,
 )
 from .share_media import (
@@ -49,15 +52,12 @@ from .share_media import (
 from .sharing import (
     CLIP_RESOURCE_SUFFIX,
     CONF_RECIPIENTS,
-    NOTIFICATION_RECIPIENT,
     SHARE_ID_RE,
     RecipientRule,
     Share,
     ShareKind,
     fingerprint,
-    fold,
     mint_token,
-    notification_rule,
     rules_from_options,
     signing_key,
     verify_token,
@@ -128,14 +128,14 @@ def entry_key(entry: PeepholeConfigEntry) -> bytes | None:
     return signing_key(secret) if isinstance(secret, str) and secret else None
 
 
-def rule_for(entry: PeepholeConfigEntry, share: Share) -> RecipientRule | None:
+def entry_rules(entry: ConfigEntry) -> dict[str, RecipientRule]:
+    """Return an entry's recipients' rules, by recipient id, as its options say now."""
+    return rules_from_options(entry.options.get(CONF_RECIPIENTS), entry.entry_id)
+
+
+def rule_for(entry: ConfigEntry, share: Share) -> RecipientRule | None:
     """Return the rule a share is under, as the entry's options say now."""
-    if share.builtin:
-        if share.recipient != NOTIFICATION_RECIPIENT:
-            return None
-        return notification_rule(entry.entry_id)
-    rules = rules_from_options(entry.options.get(CONF_RECIPIENTS), entry.entry_id)
-    return rules.get(fold(share.recipient))
+    return rule_of(share, entry_rules(entry))
 
 
 class ShareRegistry:
@@ -152,6 +152,8 @@ class ShareRegistry:
         self.lock = asyncio.Lock()
         self._load_lock = asyncio.Lock()
         self._loaded = False
+        # A write failed: what is in memory (narrower) is not on disk yet.
+        self._unsaved = False
 
     # --- persistence --------------------------------------------------------------
 
@@ -178,7 +180,12 @@ class ShareRegistry:
 
     async def async_save(self) -> None:
         """Write shares and audit now (raises AuditWriteError)."""
-        await self._store.async_save_strict(self._data())
+        try:
+            await self._store.async_save_strict(self._data())
+        except AuditWriteError:
+            self._unsaved = True
+            raise
+        self._unsaved = False
 
     # --- queries ----------------------------------------------------------------------
 
@@ -227,6 +234,53 @@ class ShareRegistry:
         }
 
     # --- changes --------------------------------------------------------------------------
+
+    async def async_apply_rules(
+        self, entry: ConfigEntry, recipients: Any = None, *, strict: bool = True
+    ) -> None:
+        """Bind and narrow an entry's shares to its rules, and persist them.
+
+        ``recipients`` are the stored rules about to be saved (the options flow
+        calls this before it saves); by default, the entry's own. Shares stored
+        before recipients had identities are bound first, to the rules in force
+        (see ``bind_legacy``); then whatever the new rules no longer allow is taken
+        from every share of the entry, for good (see ``narrow``). Idempotent. A
+        failed write raises AuditWriteError (``strict``) or is logged; the shares
+        stay narrowed in memory either way and are written with the next change.
+        """
+        await self.async_load()
+        now = dt_util.utcnow()
+        current = entry_rules(entry)
+        rules = (
+            current
+            if recipients is None
+            else rules_from_options(recipients, entry.entry_id)
+        )
+        async with self.lock:
+            changed = False
+            for share in list(self.shares.values()):
+                if share.entry_id != entry.entry_id:
+                    continue
+                bound = bind_legacy(share, current, now)
+                updated = narrow(bound, rule_of(bound, rules), now)
+                if updated != share:
+                    self.shares[share.id] = updated
+                    changed = True
+            if not changed and not self._unsaved:
+                return
+            try:
+                await self.async_save()
+            except AuditWriteError as err:
+                if strict:
+                    raise
+                LOGGER.error(
+                    "%s: the shares narrowed by a rule change could not be saved"
+                    " (%s); they are narrowed in memory and saved with the next"
+                    " change",
+                    entry.title,
+                    err,
+                )
+        self._async_notify(entry.entry_id)
 
     async def async_add(self, share: Share, snapshot: bytes | None) -> None:
         """Persist a new share (and its snapshot file) before any link exists."""

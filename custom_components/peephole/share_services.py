@@ -45,9 +45,9 @@ from .sharing import (
     Share,
     ShareKind,
     SharingError,
-    fold,
     notification_rule,
     plan_share,
+    rule_named,
     rules_from_options,
 )
 
@@ -176,7 +176,7 @@ async def _async_create_share(call: ServiceCall) -> ServiceResponse:
     hours = call.data.get(ATTR_EXPIRES_IN)
     try:
         share = plan_share(
-            rules.get(fold(recipient)),
+            rule_named(rules, recipient),
             recipient=recipient,
             entry_id=entry.entry_id,
             kind=ShareKind.SNAPSHOT if snapshot else ShareKind.CLIPS,

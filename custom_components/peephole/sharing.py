@@ -32,6 +32,7 @@ Validation failures raise :class:`SharingError`, whose ``key`` is a translation 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -61,6 +62,7 @@ SNAPSHOT_RESOURCE: Final = "snapshot.jpg"
 CLIP_RESOURCE_SUFFIX: Final = ".mp4"
 
 SHARE_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{22}$")
+RECIPIENT_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _NAME_RE: Final = re.compile(r"^[^\x00-\x1f\x7f]+$")
 _TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 _QUERY_RE: Final = re.compile(r"^token=([A-Za-z0-9_.-]+)$")
@@ -100,15 +102,24 @@ def fold(name: str) -> str:
     return name.strip().casefold()
 
 
+def new_recipient_id() -> str:
+    """Return a new recipient identity (128 random bits; never reused)."""
+    return secrets.token_urlsafe(16)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecipientRule:
     """What the owner allows one recipient.
 
+    ``id`` is the recipient's identity: shares are bound to it, not to the name,
+    so a renamed recipient keeps its links and a new recipient that happens to
+    have an old name gets none of them. A rule without one (None) shares nothing.
     ``cameras`` are the config entry ids whose clips or snapshots may be shared
     with the recipient; ``max_views`` None means no view limit.
     """
 
     name: str
+    id: str | None = None
     cameras: frozenset[str]
     clips: bool = True
     snapshots: bool = False
@@ -154,6 +165,11 @@ def rule_from_storage(data: Mapping[str, Any], owner_entry_id: str) -> Recipient
         )
     if fold(name) == NOTIFICATION_RECIPIENT:
         raise SharingError("reserved_recipient", {"recipient": name})
+    recipient_id = data.get("id")
+    if recipient_id is not None and (
+        not isinstance(recipient_id, str) or not RECIPIENT_ID_RE.fullmatch(recipient_id)
+    ):
+        raise SharingError("invalid_rule", {"recipient": name, "error": "id"})
     cameras = data.get("cameras") or [owner_entry_id]
     if not isinstance(cameras, list) or not all(
         isinstance(camera, str) and camera for camera in cameras
@@ -176,6 +192,7 @@ def rule_from_storage(data: Mapping[str, Any], owner_entry_id: str) -> Recipient
         raise SharingError("too_many_views", {"recipient": name, "max": str(MAX_VIEWS)})
     rule = RecipientRule(
         name=name,
+        id=recipient_id,
         cameras=frozenset(cameras),
         clips=_bool(data.get("clips", True), name),
         snapshots=_bool(data.get("snapshots", False), name),
@@ -191,6 +208,7 @@ def rule_from_storage(data: Mapping[str, Any], owner_entry_id: str) -> Recipient
 def rule_to_storage(rule: RecipientRule) -> dict[str, Any]:
     """Return a rule as stored in the entry's options."""
     return {
+        "id": rule.id,
         "name": rule.name,
         "cameras": sorted(rule.cameras),
         "clips": rule.clips,
@@ -213,16 +231,35 @@ def validate_rules(stored: Sequence[Mapping[str, Any]], owner: str) -> None:
         seen.add(fold(rule.name))
 
 
-def rules_from_options(stored: Any, owner_entry_id: str) -> dict[str, RecipientRule]:
-    """Return the valid rules of an entry's options, by folded name (fail closed).
+def with_recipient_ids(stored: Any) -> Any:
+    """Return stored rules with an identity for each rule that has none.
 
-    An invalid rule is left out (nothing can be shared under it); a name given twice
-    is left out entirely, since which of the two the owner meant is unknown.
+    For the entry migration: a rule without a valid id gets a new one; every
+    other value is returned as it is.
+    """
+    if not isinstance(stored, list):
+        return stored
+    return [
+        {**data, "id": new_recipient_id()}
+        if isinstance(data, Mapping)
+        and not (
+            isinstance(data.get("id"), str) and RECIPIENT_ID_RE.fullmatch(data["id"])
+        )
+        else data
+        for data in stored
+    ]
+
+
+def rules_from_options(stored: Any, owner_entry_id: str) -> dict[str, RecipientRule]:
+    """Return the valid rules of an entry's options, by recipient id (fail closed).
+
+    An invalid rule, or one without an id, is left out (nothing can be shared
+    under it); a name or an id given twice is left out entirely, since which of
+    the two the owner meant is unknown.
     """
     if not isinstance(stored, list):
         return {}
-    rules: dict[str, RecipientRule] = {}
-    duplicates: set[str] = set()
+    parsed: list[RecipientRule] = []
     for data in stored[:MAX_RECIPIENTS]:
         if not isinstance(data, Mapping):
             continue
@@ -230,13 +267,20 @@ def rules_from_options(stored: Any, owner_entry_id: str) -> dict[str, RecipientR
             rule = rule_from_storage(data, owner_entry_id)
         except SharingError:
             continue
-        key = fold(rule.name)
-        if key in rules:
-            duplicates.add(key)
-        rules[key] = rule
-    for key in duplicates:
-        del rules[key]
-    return rules
+        if rule.id is not None:
+            parsed.append(rule)
+    names = Counter(fold(rule.name) for rule in parsed)
+    ids = Counter(rule.id for rule in parsed)
+    return {
+        rule.id: rule
+        for rule in parsed
+        if rule.id is not None and names[fold(rule.name)] == 1 and ids[rule.id] == 1
+    }
+
+
+def rule_named(rules: Mapping[str, RecipientRule], name: str) -> RecipientRule | None:
+    """Return the rule of the recipient called ``name`` (compared folded), or None."""
+    return next((r for r in rules.values() if fold(r.name) == fold(name)), None)
 
 
 def _hours(delta: timedelta) -> str:
@@ -258,11 +302,19 @@ def clip_resource(clip_id: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Share:
-    """One share: for one recipient, some resources of one entry, until ``expires``."""
+    """One share: for one recipient, some resources of one entry, until ``expires``.
+
+    ``recipient_id`` is the identity of the recipient's rule (None for built-in
+    shares, and for shares stored before recipients had identities until they are
+    bound, see ``share_access.bind_legacy``); ``recipient`` is its name, for people.
+    ``ended`` is when a rule change ended the share (``ended_reason`` says how:
+    ``no_rule`` or ``rule``); what a rule change takes is never given back.
+    """
 
     id: str
     entry_id: str
     recipient: str
+    recipient_id: str | None = None
     kind: ShareKind
     resources: tuple[str, ...]
     created: datetime
@@ -271,8 +323,15 @@ class Share:
     max_views: int | None = None
     views: int = 0
     revoked: datetime | None = None
+    ended: datetime | None = None
+    ended_reason: str | None = None
     builtin: bool = False
     created_by: str | None = None
+
+    @property
+    def end(self) -> datetime:
+        """Return when the share ended or ends (expired, revoked or ended)."""
+        return min(t for t in (self.expires, self.revoked, self.ended) if t)
 
     @property
     def clip_ids(self) -> tuple[str, ...]:
@@ -287,6 +346,7 @@ class Share:
             "id": self.id,
             "entry_id": self.entry_id,
             "recipient": self.recipient,
+            "recipient_id": self.recipient_id,
             "kind": self.kind.value,
             "resources": list(self.resources),
             "created": self.created.isoformat(),
@@ -295,6 +355,8 @@ class Share:
             "max_views": self.max_views,
             "views": self.views,
             "revoked": self.revoked.isoformat() if self.revoked else None,
+            "ended": self.ended.isoformat() if self.ended else None,
+            "ended_reason": self.ended_reason,
             "builtin": self.builtin,
             "created_by": self.created_by,
         }
@@ -304,11 +366,14 @@ class Share:
         """Return a stored share, or None if the record is not valid."""
         try:
             revoked = data.get("revoked")
+            ended = data.get("ended")
             max_views = data.get("max_views")
+            recipient_id = data.get("recipient_id")
             share = cls(
                 id=str(data["id"]),
                 entry_id=str(data["entry_id"]),
                 recipient=str(data["recipient"]),
+                recipient_id=None if recipient_id is None else str(recipient_id),
                 kind=ShareKind(data["kind"]),
                 resources=tuple(str(r) for r in data["resources"]),
                 created=datetime.fromisoformat(data["created"]),
@@ -317,6 +382,8 @@ class Share:
                 max_views=None if max_views is None else int(max_views),
                 views=int(data.get("views", 0)),
                 revoked=datetime.fromisoformat(revoked) if revoked else None,
+                ended=datetime.fromisoformat(ended) if ended else None,
+                ended_reason=data.get("ended_reason") if ended else None,
                 builtin=bool(data.get("builtin", False)),
                 created_by=data.get("created_by"),
             )
@@ -324,6 +391,10 @@ class Share:
             return None
         if (
             not SHARE_ID_RE.fullmatch(share.id)
+            or (
+                share.recipient_id is not None
+                and not RECIPIENT_ID_RE.fullmatch(share.recipient_id)
+            )
             or share.created.tzinfo is None
             or share.expires.tzinfo is None
             or not share.resources
@@ -348,10 +419,11 @@ def plan_share(
 ) -> Share:
     """Return a new share for ``recipient`` within its rule, or raise SharingError.
 
-    The expiry defaults to 24 hours or the rule's maximum if that is shorter; the
-    view limit defaults to the rule's.
+    The share is bound to the rule's identity (a rule without one shares nothing
+    but for the built-in notification rule). The expiry defaults to 24 hours or
+    the rule's maximum if that is shorter; the view limit defaults to the rule's.
     """
-    if rule is None:
+    if rule is None or (rule.id is None and not builtin):
         raise SharingError("unknown_recipient", {"recipient": recipient})
     name = {"recipient": rule.name}
     if entry_id not in rule.cameras:
@@ -385,6 +457,7 @@ def plan_share(
         id=new_share_id(),
         entry_id=entry_id,
         recipient=rule.name,
+        recipient_id=rule.id,
         kind=kind,
         resources=resources,
         created=now,

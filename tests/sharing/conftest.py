@@ -92,6 +92,37 @@ async def add_clip(
     return clip_id
 
 
+def rules(entry: MockConfigEntry) -> list[dict[str, Any]]:
+    """The entry's recipients' rules as stored (each with its identity)."""
+    return [dict(rule) for rule in entry.options["recipients"]]
+
+
+def rule_of(entry: MockConfigEntry, name: str) -> dict[str, Any]:
+    """The stored rule called ``name``."""
+    return next(rule for rule in rules(entry) if rule["name"] == name)
+
+
+async def set_rules(
+    hass: HomeAssistant, entry: MockConfigEntry, stored: list[dict[str, Any]]
+) -> None:
+    """Store new rules (as an automation or another tool would: no options flow)."""
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "recipients": stored}
+    )
+    await hass.async_block_till_done()
+
+
+async def change_rule(
+    hass: HomeAssistant, entry: MockConfigEntry, name: str, **changes: Any
+) -> None:
+    """Change the rule called ``name`` (it keeps its identity)."""
+    await set_rules(
+        hass,
+        entry,
+        [{**r, **changes} if r["name"] == name else r for r in rules(entry)],
+    )
+
+
 async def call(
     hass: HomeAssistant, service: str, data: dict[str, Any], **kwargs: Any
 ) -> Any:

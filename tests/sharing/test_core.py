@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import hashlib
 import json
@@ -30,32 +31,42 @@ from custom_components.peephole.export import (
 from custom_components.peephole.share_access import (
     ClientOrigin,
     Refusal,
+    bind_legacy,
     check_access,
     classify_client,
     count_view,
+    ended_refusal,
+    is_legacy,
+    narrow,
     prunable,
+    rule_of,
     share_state,
 )
 from custom_components.peephole.sharing import (
     MAX_EXPIRY,
+    RECIPIENT_ID_RE,
     RecipientRule,
     Share,
     ShareKind,
     SharingError,
     fingerprint,
     mint_token,
+    new_recipient_id,
     notification_rule,
     plan_share,
     rule_from_storage,
+    rule_named,
     rule_to_storage,
     rules_from_options,
     signing_key,
     token_from_query,
     validate_rules,
     verify_token,
+    with_recipient_ids,
 )
 
 ENTRY = "entry-1"
+RID = "R" * 22  # a recipient identity
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 KEY = signing_key("s" * 64)
 CLIP = "20250601T115500-0a1b2c3d"
@@ -67,7 +78,7 @@ def auto_enable_custom_integrations() -> None:
 
 
 def rule(**kwargs: Any) -> RecipientRule:
-    base: dict[str, Any] = {"name": "family", "cameras": frozenset({ENTRY})}
+    base: dict[str, Any] = {"name": "family", "id": RID, "cameras": frozenset({ENTRY})}
     return RecipientRule(**(base | kwargs))
 
 
@@ -87,8 +98,9 @@ def share(r: RecipientRule | None = None, **kwargs: Any) -> Share:
 
 
 def test_rule_round_trip_and_defaults() -> None:
-    parsed = rule_from_storage({"name": " Insurer "}, ENTRY)
+    parsed = rule_from_storage({"name": " Insurer ", "id": RID}, ENTRY)
     assert parsed.name == "Insurer"
+    assert parsed.id == RID
     assert parsed.cameras == {ENTRY}
     assert parsed.clips
     assert not parsed.snapshots
@@ -115,6 +127,8 @@ def test_rule_round_trip_and_defaults() -> None:
         ({"name": "a", "max_views": True}, "too_many_views"),
         ({"name": "a", "remote": "yes"}, "invalid_rule"),
         ({"name": "a", "clips": False}, "invalid_rule"),
+        ({"name": "a", "id": "short"}, "invalid_rule"),
+        ({"name": "a", "id": 7}, "invalid_rule"),
     ],
 )
 def test_invalid_rules(data: dict[str, Any], key: str) -> None:
@@ -133,18 +147,40 @@ def test_validate_rules() -> None:
 
 def test_rules_from_options_fails_closed() -> None:
     assert rules_from_options(None, ENTRY) == {}
-    assert rules_from_options({"name": "a"}, ENTRY) == {}
+    assert rules_from_options({"name": "a", "id": RID}, ENTRY) == {}
+    ids = [new_recipient_id() for _ in range(6)]
     rules = rules_from_options(
         [
-            {"name": "ok"},
-            {"name": "bad", "max_expiry_hours": 1000},
+            {"name": "ok", "id": ids[0]},
+            {"name": "bad", "id": ids[1], "max_expiry_hours": 1000},
             "junk",
-            {"name": "twice"},
-            {"name": "TWICE"},
+            {"name": "twice", "id": ids[2]},
+            {"name": "TWICE", "id": ids[3]},
+            {"name": "no identity"},  # a rule without an id shares nothing
+            {"name": "same id", "id": ids[4]},
+            {"name": "same id too", "id": ids[4]},
         ],
         ENTRY,
     )
-    assert set(rules) == {"ok"}
+    assert list(rules) == [ids[0]]
+    assert rules[ids[0]].name == "ok"
+    assert rule_named(rules, " OK ") is rules[ids[0]]
+    assert rule_named(rules, "twice") is None
+
+
+def test_recipient_ids_are_new_and_kept() -> None:
+    first, second = new_recipient_id(), new_recipient_id()
+    assert first != second
+    assert RECIPIENT_ID_RE.fullmatch(first)
+    stored = [{"name": "a"}, {"name": "b", "id": first}, {"name": "c", "id": "x"}, 3]
+    migrated = with_recipient_ids(stored)
+    assert migrated[1] == {"name": "b", "id": first}  # a valid id is kept
+    assert migrated[3] == 3
+    new_ids = {migrated[0]["id"], migrated[2]["id"]}
+    assert len(new_ids) == 2
+    assert all(RECIPIENT_ID_RE.fullmatch(i) for i in new_ids)
+    assert first not in new_ids
+    assert with_recipient_ids(None) is None
 
 
 # --- shares ----------------------------------------------------------------------------
@@ -156,6 +192,7 @@ def test_plan_share_within_rule() -> None:
     assert s.max_views == 3
     assert s.resources == (f"{CLIP}.mp4",)
     assert s.clip_ids == (CLIP,)
+    assert s.recipient_id == RID
     assert Share.from_dict(s.as_dict()) == s
     snap = plan_share(
         rule(snapshots=True),
@@ -172,6 +209,7 @@ def test_plan_share_within_rule() -> None:
     ("r", "kwargs", "key"),
     [
         (None, {}, "unknown_recipient"),
+        (rule(id=None), {}, "unknown_recipient"),  # no identity, no sharing
         (rule(cameras=frozenset({"other"})), {}, "camera_not_allowed"),
         (rule(clips=False, snapshots=True), {}, "clips_not_allowed"),
         (rule(), {"expires_in": timedelta(hours=25)}, "expiry_too_long"),
@@ -216,6 +254,10 @@ def test_share_from_invalid_dict() -> None:
     assert Share.from_dict({**good, "kind": "everything"}) is None
     assert Share.from_dict({**good, "resources": []}) is None
     assert Share.from_dict({"id": "x"}) is None
+    assert Share.from_dict({**good, "recipient_id": "../x"}) is None
+    # Stored before recipients had identities: kept, unbound.
+    legacy = {k: v for k, v in good.items() if k != "recipient_id"}
+    assert Share.from_dict(legacy) == replace(share(), id=good["id"], recipient_id=None)
 
 
 def test_check_access_evaluates_the_rule_now() -> None:
@@ -244,8 +286,6 @@ def test_check_access_evaluates_the_rule_now() -> None:
     used = count_view(count_view(s))
     assert check(sh=used) is Refusal.VIEW_LIMIT
     assert check(sh=count_view(s), ru=rule(max_views=1)) is Refusal.VIEW_LIMIT
-    from dataclasses import replace
-
     assert check(sh=replace(s, revoked=NOW)) is Refusal.REVOKED
 
 
@@ -267,8 +307,6 @@ def test_remote_needs_share_and_rule() -> None:
 
 
 def test_share_state_and_prune() -> None:
-    from dataclasses import replace
-
     r = rule(max_views=1)
     s = share(r)
     assert share_state(s, r, NOW) == "active"
@@ -281,6 +319,90 @@ def test_share_state_and_prune() -> None:
     assert prunable([s], s.expires + keep - timedelta(seconds=1), keep) == []
     assert prunable([s], s.expires + keep, keep) == [s.id]
     assert prunable([replace(s, revoked=NOW)], NOW + keep, keep) == [s.id]
+
+
+# --- identities and the ratchet ---------------------------------------------------------
+
+
+def test_rule_of_follows_the_identity_not_the_name() -> None:
+    s = share()
+    renamed = rule(name="Family Smith")
+    assert rule_of(s, {RID: renamed}) is renamed
+    # Another recipient with the share's name is not its recipient.
+    other = rule(id="O" * 22)
+    assert rule_of(s, {other.id: other}) is None
+    assert rule_of(replace(s, recipient_id=None), {RID: rule()}) is None
+    note = replace(s, builtin=True, recipient="notification", recipient_id=None)
+    assert rule_of(note, {}) == notification_rule(ENTRY)
+    assert rule_of(replace(note, recipient="family"), {RID: rule()}) is None
+
+
+def test_bind_legacy_once_by_name() -> None:
+    legacy = replace(share(), recipient_id=None)
+    assert is_legacy(legacy)
+    renamed = rule(id="N" * 22, name="FAMILY")
+    bound = bind_legacy(legacy, {renamed.id: renamed}, NOW)
+    assert bound.recipient_id == "N" * 22
+    assert not is_legacy(bound)
+    # Bound once: a later rule of that name does not take it over.
+    assert bind_legacy(bound, {RID: rule()}, NOW) is bound
+    ended = bind_legacy(legacy, {}, NOW)
+    assert (ended.ended, ended.ended_reason) == (NOW, "no_rule")
+    assert not is_legacy(ended)
+    assert bind_legacy(ended, {renamed.id: renamed}, NOW) is ended
+    for other in (
+        replace(legacy, revoked=NOW),
+        replace(legacy, builtin=True),
+        share(),
+    ):
+        assert bind_legacy(other, {}, NOW) is other
+
+
+def test_narrow_takes_and_never_gives_back() -> None:
+    wide = rule(remote=True, max_expiry=timedelta(hours=48), snapshots=True)
+    s = share(wide, remote=True, expires_in=timedelta(hours=48))
+    later = NOW + timedelta(hours=1)
+    # Narrow each limit, then widen again: what was taken stays taken.
+    narrower = rule(name="Fam", max_expiry=timedelta(hours=2), max_views=3)
+    narrowed = narrow(s, narrower, later)
+    assert narrowed.recipient == "Fam"
+    assert not narrowed.remote
+    assert narrowed.expires == s.created + timedelta(hours=2)
+    assert narrowed.max_views == 3
+    assert narrow(narrowed, wide, later) == replace(narrowed, recipient="family")
+    # A rule that no longer allows the kind or the camera, or is gone, ends it.
+    for r, reason in (
+        (rule(clips=False, snapshots=True), Refusal.RULE),
+        (rule(cameras=frozenset({"other"})), Refusal.RULE),
+        (None, Refusal.NO_RULE),
+    ):
+        ended = narrow(s, r, later)
+        assert (ended.ended, ended.ended_reason) == (later, reason.value)
+        assert narrow(ended, wide, later) is ended
+        res = ended.resources[0]
+        assert (
+            check_access(
+                ended, wide, resource=res, origin=ClientOrigin.LOCAL, now=later
+            )
+            is reason
+        )
+        assert share_state(ended, wide, later) == "no_rule"
+        assert ended.end == later
+    # Revoked and built-in shares are left alone.
+    revoked = replace(s, revoked=NOW)
+    assert narrow(revoked, None, later) is revoked
+    note = replace(s, builtin=True)
+    assert narrow(note, None, later) is note
+    # Junk in a stored reason still refuses.
+    junk = replace(s, ended=NOW, ended_reason="whatever")
+    assert ended_refusal(junk) is Refusal.NO_RULE
+
+
+def test_ended_shares_are_pruned_after_they_ended() -> None:
+    s = replace(share(), ended=NOW)
+    keep = timedelta(days=30)
+    assert prunable([s], NOW + keep - timedelta(seconds=1), keep) == []
+    assert prunable([s], NOW + keep, keep) == [s.id]
 
 
 def test_notification_rule() -> None:

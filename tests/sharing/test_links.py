@@ -26,7 +26,7 @@ from custom_components.peephole.share_registry import (
 from custom_components.peephole.share_view import REFUSED_BODY
 from custom_components.peephole.sharing import fingerprint
 
-from .conftest import RECIPIENTS, add_clip, call
+from .conftest import add_clip, call, change_rule, rule_of, set_rules
 
 pytestmark = pytest.mark.usefixtures("integration")
 
@@ -269,11 +269,11 @@ async def test_no_rule_no_sharing(
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ([RECIPIENTS[1]], "no_rule"),  # family removed
-        ([{**RECIPIENTS[0], "clips": False}, RECIPIENTS[1]], "rule"),
-        ([{**RECIPIENTS[0], "cameras": ["another-entry"]}, RECIPIENTS[1]], "rule"),
-        ([{**RECIPIENTS[0], "max_expiry_hours": 1}, RECIPIENTS[1]], "expired"),
-        ([{**RECIPIENTS[0], "max_views": 1}, RECIPIENTS[1]], "view_limit"),
+        (None, "no_rule"),  # family removed
+        ({"clips": False}, "rule"),
+        ({"cameras": ["another-entry"]}, "rule"),
+        ({"max_expiry_hours": 1}, "expired"),
+        ({"max_views": 1}, "view_limit"),
     ],
 )
 async def test_narrowing_a_rule_narrows_live_shares(
@@ -281,7 +281,7 @@ async def test_narrowing_a_rule_narrows_live_shares(
     integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
     freezer: FrozenDateTimeFactory,
-    change: list[dict[str, Any]],
+    change: dict[str, Any] | None,
     reason: str,
 ) -> None:
     clip = await add_clip(hass, integration)
@@ -289,10 +289,10 @@ async def test_narrowing_a_rule_narrows_live_shares(
     link = result["links"][0]["path"]
     client = await hass_client_no_auth()
     assert (await client.get(link)).status == HTTPStatus.OK
-    hass.config_entries.async_update_entry(
-        integration, options={**integration.options, "recipients": change}
-    )
-    await hass.async_block_till_done()
+    if change is None:
+        await set_rules(hass, integration, [rule_of(integration, "insurer")])
+    else:
+        await change_rule(hass, integration, "family", **change)
     freezer.tick(timedelta(hours=2))
     assert (await client.get(link)).status == HTTPStatus.NOT_FOUND
     assert async_get_registry(hass).audit.records[-1].reason == reason
