@@ -89,8 +89,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
             translation_key="invalid_zones",
             translation_placeholders={"error": str(err)},
         ) from err
-    await peephole.store.async_load()
+    secret = (await peephole.store.async_load())["secret"]
     shares = async_get_registry(hass)
+    shares.async_set_key(entry.entry_id, secret)
     # Shares made before recipients had identities are bound to them now, and
     # whatever the rules took from a share while Peephole was not running is taken.
     await shares.async_apply_rules(entry, strict=False)
@@ -146,6 +147,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) ->
     """Give the source camera back to the dashboards when the entry is removed."""
     async_unhide_source_camera(hass, entry.data[CONF_CAMERA_ENTITY])
     async_clear_issues(hass, entry)
+    async_get_registry(hass).async_forget_key(entry.entry_id)
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_DISK_FULL}_{entry.entry_id}")
     await PeepholeStore(hass, entry.entry_id).async_remove()
     await ClipStore(hass, entry.entry_id).async_remove_all()

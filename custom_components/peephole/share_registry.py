@@ -1,11 +1,19 @@
 """The share registry: every share and the audit of every access, in a private Store.
 
-One :class:`ShareRegistry` per Home Assistant holds every share and the audit log
-in a private Store (``.storage/peephole.shares``, atomic writes). It is the one
-access path of share links: a link access is decided, audited and written to disk
-before a byte is served; if the audit cannot be written, the access is refused.
-Recipients' rules are read from the entry's options at every access, so a rule that
-is narrowed or removed narrows or ends the shares made under it at once.
+One :class:`ShareRegistry` per Home Assistant holds every share and the audit in a
+private Store (``.storage/peephole.shares``, atomic writes). It is the one access
+path of share links (:meth:`ShareRegistry.async_access`):
+
+* A request for a link that does not exist (an unknown share, a token that is not
+  the share's, a malformed request) is counted per client and minute in the
+  audit's bounded junk table, and written with the Store's delayed save: junk
+  costs neither a file write per request nor unbounded memory.
+* A request with a real link's token is decided under the recipient's rule as it
+  is now and recorded in that share's audit. An allowed opening is written to
+  disk before a byte is served (if it cannot be, the access is refused); a refused
+  one is written with the delayed save.
+
+Rule changes narrow the stored shares for good (:meth:`ShareRegistry.async_apply_rules`).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+import secrets
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -56,19 +65,24 @@ from .sharing import (
     RecipientRule,
     Share,
     ShareKind,
+    TokenCheck,
+    check_token,
     fingerprint,
     mint_token,
     rules_from_options,
     signing_key,
-    verify_token,
 )
 
 STORAGE_VERSION: Final = 1
+# 1.2: the audit is kept per share, and junk per client and minute.
+STORAGE_MINOR_VERSION: Final = 2
 STORAGE_KEY: Final = f"{DOMAIN}.shares"
 SHARE_URL_BASE: Final = "/api/peephole/share"
 EVENT_SHARE_ACCESSED: Final = "peephole_share_accessed"
 # Ended shares stay listed (and explain their audit records) this long.
 KEEP_ENDED: Final = timedelta(days=30)
+# Refusals and junk are written at most this often (seconds), not per request.
+REFUSAL_SAVE_DELAY: Final = 10.0
 
 DATA_SHARES: HassKey[ShareRegistry] = HassKey(f"{DOMAIN}_shares")
 
@@ -78,11 +92,19 @@ class AuditWriteError(HomeAssistantError):
 
 
 class _StrictStore(Store[dict[str, Any]]):
-    """A Store that reports a failed write (Store itself only logs it)."""
+    """A Store that reports a failed write (Store itself only logs it).
+
+    A delayed save's data is made on the event loop when the write starts (the
+    Store of older Home Assistant releases would make it in a worker thread,
+    while the loop changes the shares).
+    """
 
     write_error: Exception | None = None
 
     async def _async_write_data(self, *args: Any) -> None:
+        data = args[-1]
+        if "data_func" in data:
+            data["data"] = data.pop("data_func")()
         try:
             await super()._async_write_data(*args)
         except Exception as err:
@@ -98,6 +120,12 @@ class _StrictStore(Store[dict[str, Any]]):
         await self.async_save(data)
         if self.write_error is not None:
             raise AuditWriteError(str(self.write_error)) from self.write_error
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: Any
+    ) -> dict[str, Any]:
+        """Read older data as it is: ``AuditLog.from_storage`` reads the old audit."""
+        return dict(old_data) if isinstance(old_data, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +149,6 @@ def loaded_entry(hass: HomeAssistant, entry_id: str) -> PeepholeConfigEntry | No
     return entry
 
 
-def entry_key(entry: PeepholeConfigEntry) -> bytes | None:
-    """Return the link-signing key of an entry (None before its store is loaded)."""
-    data = entry.runtime_data.store.data
-    secret = data.get("secret") if data else None
-    return signing_key(secret) if isinstance(secret, str) and secret else None
-
-
 def entry_rules(entry: ConfigEntry) -> dict[str, RecipientRule]:
     """Return an entry's recipients' rules, by recipient id, as its options say now."""
     return rules_from_options(entry.options.get(CONF_RECIPIENTS), entry.entry_id)
@@ -145,7 +166,12 @@ class ShareRegistry:
         """Initialise (nothing is read before ``async_load``)."""
         self.hass = hass
         self._store = _StrictStore(
-            hass, STORAGE_VERSION, STORAGE_KEY, private=True, atomic_writes=True
+            hass,
+            STORAGE_VERSION,
+            STORAGE_KEY,
+            private=True,
+            atomic_writes=True,
+            minor_version=STORAGE_MINOR_VERSION,
         )
         self.shares: dict[str, Share] = {}
         self.audit = AuditLog()
@@ -154,6 +180,12 @@ class ShareRegistry:
         self._loaded = False
         # A write failed: what is in memory (narrower) is not on disk yet.
         self._unsaved = False
+        # A delayed save is due (refusals and junk wait for it).
+        self._save_due = False
+        # The link-signing keys of the entries that were set up (by entry id).
+        self._keys: dict[str, bytes] = {}
+        # Checked against for unknown shares, so that they cost what real ones do.
+        self._decoy_key = secrets.token_bytes(32)
 
     # --- persistence --------------------------------------------------------------
 
@@ -180,12 +212,43 @@ class ShareRegistry:
 
     async def async_save(self) -> None:
         """Write shares and audit now (raises AuditWriteError)."""
+        # Everything is written now: a delayed save that was due is not any more
+        # (Store drops it).
+        self._save_due = False
         try:
             await self._store.async_save_strict(self._data())
         except AuditWriteError:
             self._unsaved = True
             raise
         self._unsaved = False
+
+    @callback
+    def async_save_later(self) -> None:
+        """Write shares and audit within REFUSAL_SAVE_DELAY (Store's delayed save).
+
+        However many calls come meanwhile, the first one sets when: a flood of
+        requests neither writes more often nor puts the write off. Home
+        Assistant's final write catches what is left when it stops.
+        """
+        if self._save_due:
+            return
+        self._save_due = True
+        self._store.async_delay_save(self._delayed_data, REFUSAL_SAVE_DELAY)
+
+    def _delayed_data(self) -> dict[str, Any]:
+        """Return what the delayed save writes (called as it writes)."""
+        self._save_due = False
+        return self._data()
+
+    @callback
+    def async_set_key(self, entry_id: str, secret: str) -> None:
+        """Know an entry's link-signing key (from its set-up on; kept over unloads)."""
+        self._keys[entry_id] = signing_key(secret)
+
+    @callback
+    def async_forget_key(self, entry_id: str) -> None:
+        """Forget a removed entry's key: its links can never be checked again."""
+        self._keys.pop(entry_id, None)
 
     # --- queries ----------------------------------------------------------------------
 
@@ -196,17 +259,39 @@ class ShareRegistry:
             return "revoked" if share.revoked else "unavailable"
         return share_state(share, rule_for(entry, share), now)
 
-    def describe(self, share: Share, now: datetime) -> dict[str, Any]:
-        """Return a share for list_shares and diagnostics (never a token)."""
+    def describe(
+        self, share: Share, now: datetime, *, records: bool = True
+    ) -> dict[str, Any]:
+        """Return a share for list_shares and diagnostics (never a token).
+
+        With its audit: the counts of allowed and refused accesses and of requests
+        with a token that is not its own (``forged_requests``), and (``records``)
+        the newest allowed and refused accesses, newest first.
+        """
         entry = loaded_entry(self.hass, share.entry_id)
         rule = rule_for(entry, share) if entry else None
+        audit = self.audit.for_share(share.id)
         data = share.as_dict()
         data["state"] = self.state_of(share, now)
         data["effective_expires"] = (
             effective_expiry(share, rule).isoformat() if rule else None
         )
-        data["accesses"] = len(self.audit.for_share(share.id))
+        data["accesses"] = audit.allowed_total
+        data["refusals"] = audit.refused_total
+        data["forged_requests"] = audit.bad_tokens
+        if records:
+            data["audit"] = {
+                "allowed": [record.as_dict() for record in reversed(audit.allowed)],
+                "refused": [record.as_dict() for record in reversed(audit.refused)],
+            }
         return data
+
+    def unknown_links(self) -> dict[str, Any]:
+        """Return the requests for links that do not exist, by client and minute."""
+        return {
+            "by_client_and_minute": [bucket.as_dict() for bucket in self.audit.junk],
+            "older_requests": self.audit.junk_dropped,
+        }
 
     def active_count(self, entry_id: str) -> int:
         """Return the number of active shares of an entry (for the sensor)."""
@@ -218,7 +303,7 @@ class ShareRegistry:
         )
 
     def diagnostics(self, entry_id: str) -> dict[str, Any]:
-        """Return the shares and the newest audit records of an entry."""
+        """Return an entry's shares with their audit, and the requests for no link."""
         now = dt_util.utcnow()
         return {
             "shares": [
@@ -226,11 +311,7 @@ class ShareRegistry:
                 for share in self.shares.values()
                 if share.entry_id == entry_id
             ],
-            "audit": [
-                record.as_dict()
-                for record in self.audit.records
-                if record.entry_id == entry_id
-            ][-100:],
+            "unknown_links": self.unknown_links(),
         }
 
     # --- changes --------------------------------------------------------------------------
@@ -311,12 +392,13 @@ class ShareRegistry:
         return share
 
     async def async_prune(self) -> None:
-        """Forget long-ended shares; delete ended snapshots and expired exports."""
+        """Forget long-ended shares and their audit; delete ended snapshots, old exports."""
         now = dt_util.utcnow()
         async with self.lock:
             gone = prunable(self.shares.values(), now, KEEP_ENDED)
             removed = [self.shares.pop(share_id) for share_id in gone]
             if removed:
+                self.audit.forget(gone)
                 await self.async_save()
         ended = removed + [
             share
@@ -351,8 +433,8 @@ class ShareRegistry:
 
     def links(self, entry: PeepholeConfigEntry, share: Share) -> list[dict[str, str]]:
         """Mint one link per resource of a new share (tokens are never stored)."""
-        key = entry_key(entry)
-        if key is None:  # pragma: no cover - the store loads before the entry is up
+        key = self._keys.get(entry.entry_id)
+        if key is None:  # pragma: no cover - the key is known once the entry is up
             raise HomeAssistantError(
                 translation_domain=DOMAIN, translation_key="share_not_saved"
             )
@@ -392,48 +474,68 @@ class ShareRegistry:
         client: str | None,
         cloud: bool,
     ) -> Grant | None:
-        """Decide, audit (on disk) and return what to serve; None means refused."""
+        """Decide, audit and return what to serve; None means refused.
+
+        Every refusal looks the same to the client (the view answers one 404), and
+        a request for a link that does not exist costs what any other refusal costs.
+        """
         await self.async_load()
+        now = dt_util.utcnow()
+        found = self._identify(share_id, resource, method, token, now)
+        if isinstance(found, Refusal):
+            self.audit.count_junk(client, found.value, now)
+            self.async_save_later()
+            LOGGER.debug(
+                "Refused a request for no share link from %s (%s)",
+                clip_text(client),
+                found,
+            )
+            return None
+        share, token, check = found
         origin = classify_client(client, cloud=cloud)
         async with self.lock:
-            now = dt_util.utcnow()
-            share = (
-                self.shares.get(share_id) if SHARE_ID_RE.fullmatch(share_id) else None
-            )
+            # The share as it is now (a view may have been counted meanwhile).
+            share = self.shares.get(share.id, share)
             reason, grant = await self._async_decide(
-                share, resource, method, token, origin, now
+                share, resource, check, origin, now
             )
             record = AuditRecord(
                 time=now,
-                share_id=clip_text(share_id),
-                entry_id=share.entry_id if share else None,
-                recipient=share.recipient if share else None,
+                share_id=share.id,
+                entry_id=share.entry_id,
+                recipient=share.recipient,
                 resource=clip_text(resource),
                 method=clip_text(method),
                 client=clip_text(client),
                 origin=origin.value,
                 outcome=Outcome.REFUSED if reason else Outcome.ALLOWED,
                 reason=reason.value if reason else "",
-                token=fingerprint(token) if token else "",
+                token=fingerprint(token),
             )
-            self.audit.append(record)
-            if share is not None and reason is None:
+            self.audit.record(record)
+            if reason is None:
                 self.shares[share.id] = count_view(share)
-            try:
-                await self.async_save()
-            except AuditWriteError as err:
-                LOGGER.error(
-                    "Refusing access to share %s: the audit could not be written (%s)",
-                    record.share_id,
-                    err,
-                )
-                self.audit.remove_last(record)
-                if share is not None:
+                try:
+                    await self.async_save()
+                except AuditWriteError as err:
+                    LOGGER.error(
+                        "Refusing access to share %s: the audit could not be written"
+                        " (%s)",
+                        share.id,
+                        err,
+                    )
+                    self.audit.remove_last(record)
                     self.shares[share.id] = share
-                record = replace(
-                    record, outcome=Outcome.REFUSED, reason=Refusal.AUDIT_FAILED.value
-                )
-                grant = None
+                    record = replace(
+                        record,
+                        outcome=Outcome.REFUSED,
+                        reason=Refusal.AUDIT_FAILED.value,
+                    )
+                    self.audit.record(record)
+                    self.async_save_later()
+                    grant = None
+            else:
+                self.async_save_later()
         LOGGER.debug(
             "Share %s %s from %s (%s%s, token %s)",
             record.share_id,
@@ -441,55 +543,79 @@ class ShareRegistry:
             record.client,
             record.origin,
             f", {record.reason}" if record.reason else "",
-            record.token or "-",
+            record.token,
         )
         self.hass.bus.async_fire(EVENT_SHARE_ACCESSED, record.as_dict())
         self._async_notify(record.entry_id)
         return grant
 
-    async def _async_decide(  # noqa: PLR0911 - one return per reason
+    def _identify(
         self,
-        share: Share | None,
+        share_id: str,
         resource: str,
         method: str,
         token: str | None,
+        now: datetime,
+    ) -> tuple[Share, str, TokenCheck] | Refusal:
+        """Return the real link a request is for (share, token, check), or why not.
+
+        Not a real link: a method other than GET, a malformed query, an unknown
+        share, a token that is not the share's (counted in the share's audit too).
+        The token of an unknown share is checked all the same (against a decoy
+        key), so that an unknown share costs what a known one does.
+        """
+        if method != "GET":
+            return Refusal.METHOD
+        if token is None:
+            return Refusal.QUERY
+        share = self.shares.get(share_id) if SHARE_ID_RE.fullmatch(share_id) else None
+        key = self._keys.get(share.entry_id) if share is not None else None
+        check = check_token(
+            token,
+            key or self._decoy_key,
+            entry_id=share.entry_id if share is not None else "",
+            share_id=share_id,
+            resource=resource,
+            method=method,
+            now=now,
+        )
+        if share is None or key is None:
+            return Refusal.UNKNOWN_SHARE
+        if check is TokenCheck.INVALID:
+            self.audit.count_bad_token(share.id, now)
+            return Refusal.BAD_TOKEN
+        return share, token, check
+
+    async def _async_decide(  # noqa: PLR0911 - one return per reason
+        self,
+        share: Share,
+        resource: str,
+        check: TokenCheck,
         origin: ClientOrigin,
         now: datetime,
     ) -> tuple[Refusal | None, Grant | None]:
-        """Return why to refuse, or what to serve."""
-        if method != "GET":
-            return Refusal.METHOD, None
-        if token is None:
-            return Refusal.QUERY, None
-        if share is None:
-            return Refusal.UNKNOWN_SHARE, None
+        """Return why to refuse a real link's request, or what to serve."""
         entry = loaded_entry(self.hass, share.entry_id)
-        key = entry_key(entry) if entry else None
-        if entry is None or key is None:
+        if entry is None:
             return Refusal.NOT_LOADED, None
-        if not verify_token(
-            token,
-            key,
-            entry_id=share.entry_id,
-            share_id=share.id,
-            resource=resource,
-            method=method,
-        ):
-            return Refusal.BAD_TOKEN, None
         refusal = check_access(
             share, rule_for(entry, share), resource=resource, origin=origin, now=now
         )
         if refusal is not None:
             return refusal, None
+        if check is TokenCheck.EXPIRED:
+            return Refusal.EXPIRED, None
         if share.kind is ShareKind.SNAPSHOT:
             if entry.runtime_data.privacy_mode:
                 return Refusal.PRIVACY_MODE, None
-            path: Path | None = snapshot_path(self.hass, entry.entry_id, share.id)
+            path = snapshot_path(self.hass, entry.entry_id, share.id)
             content_type = "image/jpeg"
         else:
-            path = clip_path(entry, resource.removesuffix(CLIP_RESOURCE_SUFFIX))
-            content_type = "video/mp4"
-        if path is None or not await self.hass.async_add_executor_job(is_file, path):
+            found = clip_path(entry, resource.removesuffix(CLIP_RESOURCE_SUFFIX))
+            if found is None:
+                return Refusal.MISSING, None
+            path, content_type = found, "video/mp4"
+        if not await self.hass.async_add_executor_job(is_file, path):
             return Refusal.MISSING, None
         return None, Grant(path, content_type, share.id)
 

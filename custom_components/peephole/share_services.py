@@ -242,7 +242,9 @@ async def _async_list_shares(call: ServiceCall) -> ServiceResponse:
             registry.describe(share, now)
             for share in shares
             if entry_id is None or share.entry_id == entry_id
-        ]
+        ],
+        # Requests for links that do not exist, counted per client and minute.
+        "unknown_links": registry.unknown_links(),
     }
 
 
@@ -262,7 +264,7 @@ async def _async_export_clips(call: ServiceCall) -> ServiceResponse:
                 translation_key="unknown_share",
                 translation_placeholders={"share_id": share_id},
             )
-        share_record = registry.describe(share, dt_util.utcnow())
+        share_record = registry.describe(share, dt_util.utcnow(), records=False)
     result = await async_export_clips(hass, entry, clip_ids, share_record)
     LOGGER.info(
         "%s: exported %s clip(s) to %s", entry.title, len(clip_ids), result.path

@@ -6,7 +6,7 @@ its rule (:func:`plan_share`). What an access may do is decided in
 ``share_access``.
 
 Every link is a JWT (HS256, key derived from Peephole's own per-entry secret) that
-binds the entry, the share, the one resource and the method; :func:`verify_token`
+binds the entry, the share, the one resource and the method; :func:`check_token`
 checks all of it with constant-time comparisons and no leeway.
 
 Validation failures raise :class:`SharingError`, whose ``key`` is a translation key
@@ -500,7 +500,15 @@ def mint_token(key: bytes, share: Share, resource: str, *, now: datetime) -> str
     return jwt.encode(payload, key, algorithm="HS256")
 
 
-def verify_token(
+class TokenCheck(StrEnum):
+    """What a link's token is for one request."""
+
+    VALID = "valid"
+    EXPIRED = "expired"  # ours and for this request, but past its expiry
+    INVALID = "invalid"  # not ours, or not for this request
+
+
+def check_token(
     token: str,
     key: bytes,
     *,
@@ -508,10 +516,15 @@ def verify_token(
     share_id: str,
     resource: str,
     method: str,
-) -> bool:
-    """Return True only if ``token`` is ours, unexpired and for exactly this request."""
+    now: datetime,
+) -> TokenCheck:
+    """Return whether ``token`` is ours and for exactly this request, and unexpired.
+
+    A token we signed for this request that is past its expiry (no leeway) is
+    ``EXPIRED``, not ``INVALID``: whoever holds it was given the link.
+    """
     if len(token) > MAX_TOKEN_LENGTH or not _TOKEN_RE.fullmatch(token):
-        return False
+        return TokenCheck.INVALID
     try:
         claims = jwt.decode(
             token,
@@ -523,21 +536,24 @@ def verify_token(
             options={
                 "require": ["exp", "iat", "iss", "aud", "sub", "res", "m"],
                 "verify_signature": True,
-                "verify_exp": True,
+                "verify_exp": False,  # below, once the rest is known to be ours
                 "verify_iat": True,
                 "verify_aud": True,
                 "verify_iss": True,
             },
         )
     except jwt.PyJWTError:
-        return False
+        return TokenCheck.INVALID
     ok = True
     for claim, expected in (("sub", share_id), ("res", resource), ("m", method)):
         value = claims.get(claim)
         if not isinstance(value, str):
-            return False
+            return TokenCheck.INVALID
         ok &= hmac.compare_digest(value.encode(), expected.encode())
-    return ok
+    expires = claims["exp"]
+    if not ok or isinstance(expires, bool) or not isinstance(expires, int | float):
+        return TokenCheck.INVALID
+    return TokenCheck.VALID if now.timestamp() < expires else TokenCheck.EXPIRED
 
 
 def token_from_query(raw_query: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -18,6 +19,7 @@ from custom_components.peephole.const import (
     CONF_ZONES,
     DOMAIN,
 )
+from custom_components.peephole.share_registry import DATA_SHARES
 from tests.conftest import SourceCamera
 
 ZONE = {"name": "Street", "points": [[0, 0], [1, 0], [1, 0.25], [0, 0.25]]}
@@ -90,6 +92,13 @@ async def add_clip(
         Clip(id=clip_id, start=now, duration=2.0, size=len(content), trigger="action")
     )
     return clip_id
+
+
+async def forget_registry(hass: HomeAssistant) -> None:
+    """Restart the registry: what is due is written (HA's final write), then read back."""
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    hass.data.pop(DATA_SHARES)
 
 
 def rules(entry: MockConfigEntry) -> list[dict[str, Any]]:

@@ -16,6 +16,8 @@ import jwt
 import pytest
 
 from custom_components.peephole.audit import (
+    MAX_ALLOWED_RECORDS,
+    MAX_REFUSED_RECORDS,
     AuditLog,
     AuditRecord,
     Outcome,
@@ -49,6 +51,8 @@ from custom_components.peephole.sharing import (
     Share,
     ShareKind,
     SharingError,
+    TokenCheck,
+    check_token,
     fingerprint,
     mint_token,
     new_recipient_id,
@@ -61,7 +65,6 @@ from custom_components.peephole.sharing import (
     signing_key,
     token_from_query,
     validate_rules,
-    verify_token,
     with_recipient_ids,
 )
 
@@ -416,15 +419,21 @@ def test_notification_rule() -> None:
 # --- tokens ----------------------------------------------------------------------------
 
 
-def _verify(token: str, **kwargs: Any) -> bool:
+def _check(token: str, **kwargs: Any) -> TokenCheck:
     s: Share = kwargs.pop("share")
+    key = kwargs.pop("key", KEY)
     args: dict[str, Any] = {
         "entry_id": ENTRY,
         "share_id": s.id,
         "resource": s.resources[0],
         "method": "GET",
+        "now": datetime.now(UTC),  # the frozen time
     } | kwargs
-    return verify_token(token, kwargs.pop("key", KEY), **args)
+    return check_token(token, key, **args)
+
+
+def _verify(token: str, **kwargs: Any) -> bool:
+    return _check(token, **kwargs) is TokenCheck.VALID
 
 
 def test_token_binds_everything() -> None:
@@ -436,14 +445,7 @@ def test_token_binds_everything() -> None:
         assert not _verify(token, share=s, share_id="A" * 22)
         assert not _verify(token, share=s, method="POST")
         assert not _verify(token, share=s, entry_id="entry-2")
-        assert not verify_token(
-            token,
-            signing_key("other"),
-            entry_id=ENTRY,
-            share_id=s.id,
-            resource=s.resources[0],
-            method="GET",
-        )
+        assert not _verify(token, share=s, key=signing_key("other"))
         # Tampered payload, tampered signature, garbage.
         head, body, sig = token.split(".")
         assert not _verify(f"{head}.{body}A.{sig}", share=s)
@@ -460,10 +462,13 @@ def test_token_expiry_has_no_leeway() -> None:
     with freeze_time(s.expires - timedelta(seconds=1)):
         assert _verify(token, share=s)
     with freeze_time(s.expires):
-        assert not _verify(token, share=s)
+        # Ours and for this request, but expired: not a forgery.
+        assert _check(token, share=s) is TokenCheck.EXPIRED
+        assert _check(token, share=s, resource="x.mp4") is TokenCheck.INVALID
+        assert _check(token, share=s, key=signing_key("x")) is TokenCheck.INVALID
     # Issued in the future.
     with freeze_time(NOW - timedelta(seconds=5)):
-        assert not _verify(token, share=s)
+        assert _check(token, share=s) is TokenCheck.INVALID
 
 
 def _forge(payload: dict[str, Any], key: bytes = KEY, alg: str = "HS256") -> str:
@@ -573,24 +578,107 @@ def record(i: int = 0, **kwargs: Any) -> AuditRecord:
     return AuditRecord(**(base | kwargs))
 
 
-def test_audit_log_is_bounded_and_round_trips() -> None:
-    log = AuditLog(max_records=3)
-    for i in range(5):
-        log.append(record(i))
-    assert [r.share_id for r in log.records] == ["s2", "s3", "s4"]
-    assert len(log) == 3
-    stored = log.to_storage()
-    again = AuditLog.from_storage([*stored, {"junk": 1}, "x"], max_records=3)
-    assert again.records == log.records
-    assert AuditLog.from_storage(None).records == []
-    assert log.for_share("s3") == [record(3)]
-    last = log.records[-1]
-    log.remove_last(record(9))
-    assert len(log) == 3
+def test_audit_keeps_each_share_s_openings_apart() -> None:
+    log = AuditLog()
+    opened = [record(i, share_id="a") for i in range(3)]
+    for r in opened:
+        log.record(r)
+    # Refusals of the same link, and everything for other links, push nothing out.
+    for i in range(MAX_REFUSED_RECORDS * 3):
+        log.record(record(i, share_id="a", outcome=Outcome.REFUSED, reason="expired"))
+        log.record(record(i, share_id="b"))
+    audit = log.for_share("a")
+    assert list(audit.allowed) == opened
+    assert len(audit.refused) == MAX_REFUSED_RECORDS
+    assert audit.refused_total == MAX_REFUSED_RECORDS * 3
+    assert (audit.allowed_total, log.for_share("b").allowed_total) == (3, 300)
+    assert len(log.for_share("b").allowed) == MAX_ALLOWED_RECORDS
+    assert log.for_share("nothing").allowed_total == 0
+    # A write that failed takes its record back; any other is left.
+    last = record(99, share_id="a")
+    log.record(last)
+    log.remove_last(record(99, share_id="a"))
+    assert log.for_share("a").allowed_total == 4
     log.remove_last(last)
-    assert len(log) == 2
+    assert list(log.for_share("a").allowed) == opened
+    assert log.for_share("a").allowed_total == 3
+    refused = record(100, share_id="a", outcome=Outcome.REFUSED)
+    log.record(refused)
+    log.remove_last(refused)
+    assert log.for_share("a").refused_total == MAX_REFUSED_RECORDS * 3
+    log.remove_last(record(1, share_id="unknown"))
+    log.count_bad_token("a", NOW)
+    assert (log.for_share("a").bad_tokens, log.for_share("a").last_bad_token) == (
+        1,
+        NOW,
+    )
+    # Round trip.
+    again = AuditLog.from_storage(log.to_storage())
+    assert again.to_storage() == log.to_storage()
+    assert again.records == log.records
+    log.forget(["b", "nothing"])
+    assert set(log.shares) == {"a"}
     naive = {**record().as_dict(), "time": "2025-01-01T00:00:00"}
     assert AuditRecord.from_dict(naive) is None
+
+
+def test_junk_is_counted_per_client_and_minute_in_a_bounded_table() -> None:
+    log = AuditLog(max_junk_buckets=50)
+    log.record(record(0, share_id="a"))
+    # One client guessing all minute long: one bucket.
+    for i in range(5000):
+        log.count_junk("203.0.113.7", "unknown_share", NOW + timedelta(seconds=i % 60))
+    (bucket,) = log.junk
+    assert (bucket.client, bucket.minute, bucket.count) == ("203.0.113.7", NOW, 5000)
+    assert bucket.reasons == {"unknown_share": 5000}
+    log.count_junk("203.0.113.7", "bad_token", NOW + timedelta(seconds=30))
+    assert log.junk[0].reasons == {"unknown_share": 5000, "bad_token": 1}
+    # Thousands of clients: the table keeps the newest buckets, and the sum.
+    for i in range(3000):
+        log.count_junk(f"2001:db8::{i:x}", "query", NOW + timedelta(minutes=1 + i))
+    assert len(log.junk) == 50
+    assert log.junk[0].minute == NOW + timedelta(minutes=3000)
+    assert log.junk_dropped == 5001 + 2950
+    assert sum(b.count for b in log.junk) + log.junk_dropped == 5001 + 3000
+    # The records of real links are untouched.
+    assert list(log.for_share("a").allowed) == [record(0, share_id="a")]
+    # Client text is cut and cleaned before it is kept.
+    bucket = log.count_junk("x" * 500 + "\n", "query", NOW + timedelta(days=9))
+    assert bucket.client == "x" * 64
+    # Round trip (and junk that does not parse is dropped).
+    stored = log.to_storage()
+    stored["junk"].extend([{"minute": "nope", "reasons": {}}, {"reasons": []}, 3])
+    again = AuditLog.from_storage(stored, max_junk_buckets=50)
+    assert [b.as_dict() for b in again.junk] == [b.as_dict() for b in log.junk]
+    assert again.junk_dropped == log.junk_dropped
+    # Fewer kept than stored: the oldest go, counted.
+    smaller = AuditLog.from_storage(stored, max_junk_buckets=10)
+    assert len(smaller.junk) == 10
+    assert smaller.junk_dropped > log.junk_dropped
+
+
+def test_audit_reads_the_single_log_of_earlier_versions() -> None:
+    legacy = [
+        record(0, share_id="a").as_dict(),
+        record(1, share_id="a", outcome=Outcome.REFUSED, reason="expired").as_dict(),
+        record(2, share_id="x" * 22, entry_id=None, reason="unknown_share").as_dict(),
+        {"junk": 1},
+        "x",
+    ]
+    log = AuditLog.from_storage(legacy)
+    assert log.for_share("a").allowed_total == 1
+    assert log.for_share("a").refused_total == 1
+    assert [(b.client, b.count, b.reasons) for b in log.junk] == [
+        ("192.168.1.2", 1, {"unknown_share": 1})
+    ]
+    assert AuditLog.from_storage(None).records == []
+    assert AuditLog.from_storage({"shares": [], "junk": {}}).records == []
+    partial = AuditLog.from_storage(
+        {"shares": {"a": {"allowed": "x", "allowed_total": -3, "bad_tokens": True}}}
+    )
+    assert partial.for_share("a").allowed_total == 0
+    assert partial.for_share("a").bad_tokens == 0
+    assert partial.for_share("a").last_bad_token is None
 
 
 def test_clip_text() -> None:

@@ -24,13 +24,20 @@ from pytest_homeassistant_custom_component.test_util import mock_real_ip
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.peephole.share_registry import (
-    DATA_SHARES,
     STORAGE_KEY,
     async_get_registry,
 )
 from custom_components.peephole.sharing import RECIPIENT_ID_RE
 
-from .conftest import add_clip, call, change_rule, rule_of, rules, set_rules
+from .conftest import (
+    add_clip,
+    call,
+    change_rule,
+    forget_registry,
+    rule_of,
+    rules,
+    set_rules,
+)
 
 FORM_DEFAULTS = {
     "clips": True,
@@ -106,7 +113,7 @@ async def restart(hass: HomeAssistant, entry: MockConfigEntry, how: str) -> None
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     if how == "store":
-        hass.data.pop(DATA_SHARES)
+        await forget_registry(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 
@@ -431,7 +438,7 @@ async def test_rules_changed_while_not_loaded_are_applied_at_set_up(
     await change_rule(hass, integration, "insurer", remote=False)  # no listener now
     stored = {s["id"]: s for s in hass_storage[STORAGE_KEY]["data"]["shares"]}
     assert stored[share_id]["remote"] is True
-    hass.data.pop(DATA_SHARES)
+    await forget_registry(hass)
     assert await hass.config_entries.async_setup(integration.entry_id)
     await hass.async_block_till_done()
     stored = {s["id"]: s for s in hass_storage[STORAGE_KEY]["data"]["shares"]}

@@ -19,14 +19,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.peephole.share_registry import (
-    DATA_SHARES,
     EVENT_SHARE_ACCESSED,
     async_get_registry,
 )
 from custom_components.peephole.share_view import REFUSED_BODY
 from custom_components.peephole.sharing import fingerprint
 
-from .conftest import add_clip, call, change_rule, rule_of, set_rules
+from .conftest import (
+    add_clip,
+    call,
+    change_rule,
+    forget_registry,
+    rule_of,
+    set_rules,
+)
 
 pytestmark = pytest.mark.usefixtures("integration")
 
@@ -58,7 +64,9 @@ async def share_clips(
 
 
 def audit_count(hass: HomeAssistant) -> int:
-    return len(async_get_registry(hass).audit)
+    """Every request audited: records of real links, and junk counted."""
+    audit = async_get_registry(hass).audit
+    return len(audit.records) + sum(bucket.count for bucket in audit.junk)
 
 
 async def test_clip_link_serves_the_clip_once_audited(
@@ -103,9 +111,8 @@ async def test_clip_link_serves_the_clip_once_audited(
     assert listed["shares"][0]["accesses"] == 1
     assert "token" not in str(listed["shares"][0]).replace("'token'", "")
     assert registry.active_count(integration.entry_id) == 1
-    assert registry.diagnostics(integration.entry_id)["audit"][0]["outcome"] == (
-        "allowed"
-    )
+    (described,) = registry.diagnostics(integration.entry_id)["shares"]
+    assert described["audit"]["allowed"][0]["outcome"] == "allowed"
 
 
 async def test_token_is_bound_to_the_exact_request(
@@ -150,6 +157,7 @@ async def test_token_is_bound_to_the_exact_request(
         response = await client.request(method, url)
         assert response.status == HTTPStatus.NOT_FOUND, (method, url)
         bodies.add(await response.text())
+        # Once, or never for the path that does not reach the view.
         assert audit_count(hass) - before in (0, 1)
     # OPTIONS is Home Assistant's CORS preflight, answered before any view: the same
     # answer for a good link and a made-up one (it says nothing about shares) and
@@ -164,11 +172,23 @@ async def test_token_is_bound_to_the_exact_request(
     assert missing.status == HTTPStatus.NOT_FOUND
     bodies.add(await missing.text())
     assert bodies == {REFUSED_BODY}
-    # Every request that reached the view was audited exactly once, as refused.
-    records = async_get_registry(hass).audit.records
-    assert all(r.outcome == "refused" for r in records)
-    assert len(records) == len(refused) - 1  # the '..' path never reaches the view
-    assert {r.method for r in records} >= {"POST", "PUT", "DELETE", "PATCH"}
+    # None of them is a real link: each request that reached the view was counted
+    # once as a request for no link (the '..' path never reaches the view), and no
+    # share's own audit has a record of them.
+    audit = async_get_registry(hass).audit
+    assert audit.records == []
+    (bucket,) = audit.junk
+    assert bucket.client == "127.0.0.1"
+    assert bucket.count == len(refused) - 1
+    assert bucket.reasons == {
+        "bad_token": 5,
+        "query": 5,
+        "unknown_share": 1,
+        "method": 4,
+    }
+    # Tokens that were not their own are counted on the shares they named.
+    assert audit.for_share(first["share_id"]).bad_tokens == 4
+    assert audit.for_share(other["share_id"]).bad_tokens == 1
     # The right requests still work, each audited once.
     assert (await client.get(link_one)).status == HTTPStatus.OK
     assert (await client.get(link_two)).status == HTTPStatus.OK
@@ -176,7 +196,10 @@ async def test_token_is_bound_to_the_exact_request(
         b"two" * 100
     )
     await hass.async_block_till_done()
-    assert len(events) == len(records) + 3
+    # Openings of real links are events (and logbook entries); requests for no
+    # link are not.
+    assert len(events) == 3
+    assert len(audit.records) == 3
 
 
 async def test_expiry_with_a_frozen_clock(
@@ -193,7 +216,8 @@ async def test_expiry_with_a_frozen_clock(
     assert (await client.get(link)).status == HTTPStatus.OK
     freezer.tick(timedelta(seconds=1))
     assert (await client.get(link)).status == HTTPStatus.NOT_FOUND
-    assert async_get_registry(hass).audit.records[-1].reason == "bad_token"
+    # The token is the share's own, only expired: the recipient's link, not a guess.
+    assert async_get_registry(hass).audit.records[-1].reason == "expired"
     listed = await call(hass, "list_shares", {}, return_response=True)
     assert listed["shares"][0]["state"] == "expired"
 
@@ -342,7 +366,7 @@ async def test_restart_keeps_shares_and_revocations(
     client = await hass_client_no_auth()
     # While the entry is unloaded nothing is served.
     assert (await client.get(kept["links"][0]["path"])).status == 404
-    hass.data.pop(DATA_SHARES)  # forget everything in memory: read it back from disk
+    await forget_registry(hass)  # a restart: everything read back from disk
     assert await hass.config_entries.async_setup(integration.entry_id)
     await hass.async_block_till_done()
     assert (await client.get(kept["links"][0]["path"])).status == 200
@@ -365,7 +389,9 @@ async def test_audit_write_failure_refuses_the_download(
     assert response.status == HTTPStatus.NOT_FOUND
     registry = async_get_registry(hass)
     assert registry.shares[result["share_id"]].views == 0
-    assert len(registry.audit) == 0
+    audit = registry.audit.for_share(result["share_id"])
+    assert audit.allowed_total == 0
+    assert [r.reason for r in audit.refused] == ["audit_failed"]
     await hass.async_block_till_done()
     assert events[-1].data["reason"] == "audit_failed"
     # Making a share needs its record on disk too.
