@@ -42,6 +42,7 @@ def effective_view_limit(share: Share, rule: RecipientRule) -> int | None:
 class Refusal(StrEnum):
     """Why an access was refused (for the owner's audit, never for the client)."""
 
+    RATE_LIMITED = "rate_limited"
     METHOD = "method"
     QUERY = "query"
     UNKNOWN_SHARE = "unknown_share"

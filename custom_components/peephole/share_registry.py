@@ -7,7 +7,10 @@ path of share links (:meth:`ShareRegistry.async_access`):
 * A request for a link that does not exist (an unknown share, a token that is not
   the share's, a malformed request) is counted per client and minute in the
   audit's bounded junk table, and written with the Store's delayed save: junk
-  costs neither a file write per request nor unbounded memory.
+  costs neither a file write per request nor unbounded memory. It is a guess: a
+  client that keeps guessing is refused before its requests are looked up, and
+  reported (a few times a minute) to Home Assistant's failed-login machinery
+  (see ``share_guard``).
 * A request with a real link's token is decided under the recipient's rule as it
   is now and recorded in that share's audit. An allowed opening is written to
   disk before a byte is served (if it cannot be, the access is refused); a refused
@@ -51,6 +54,7 @@ from .share_access import (
     rule_of,
     share_state,
 )
+from .share_guard import GuessGuard
 from .share_media import (
     clip_path,
     exports_dir,
@@ -137,6 +141,18 @@ class Grant:
     share_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The answer to a request.
+
+    ``grant`` is what to serve (None: refuse); ``report_guess`` says to report the
+    client to Home Assistant's failed-login machinery (it guessed a link).
+    """
+
+    grant: Grant | None = None
+    report_guess: bool = False
+
+
 def loaded_entry(hass: HomeAssistant, entry_id: str) -> PeepholeConfigEntry | None:
     """Return a loaded Peephole entry, or None."""
     entry = hass.config_entries.async_get_entry(entry_id)
@@ -186,6 +202,7 @@ class ShareRegistry:
         self._keys: dict[str, bytes] = {}
         # Checked against for unknown shares, so that they cost what real ones do.
         self._decoy_key = secrets.token_bytes(32)
+        self.guard = GuessGuard()
 
     # --- persistence --------------------------------------------------------------
 
@@ -473,15 +490,21 @@ class ShareRegistry:
         token: str | None,
         client: str | None,
         cloud: bool,
-    ) -> Grant | None:
-        """Decide, audit and return what to serve; None means refused.
+    ) -> Access:
+        """Decide, audit and return what to serve.
 
         Every refusal looks the same to the client (the view answers one 404), and
-        a request for a link that does not exist costs what any other refusal costs.
+        a request for a link that does not exist costs what any other refusal
+        costs. A client that guessed too often this minute is refused before its
+        request is looked up at all.
         """
         await self.async_load()
         now = dt_util.utcnow()
-        found = self._identify(share_id, resource, method, token, now)
+        found: tuple[Share, str, TokenCheck] | Refusal = (
+            Refusal.RATE_LIMITED
+            if self.guard.blocked(client, now)
+            else self._identify(share_id, resource, method, token, now)
+        )
         if isinstance(found, Refusal):
             self.audit.count_junk(client, found.value, now)
             self.async_save_later()
@@ -490,7 +513,7 @@ class ShareRegistry:
                 clip_text(client),
                 found,
             )
-            return None
+            return Access(report_guess=self.guard.guess(client, now))
         share, token, check = found
         origin = classify_client(client, cloud=cloud)
         async with self.lock:
@@ -547,7 +570,7 @@ class ShareRegistry:
         )
         self.hass.bus.async_fire(EVENT_SHARE_ACCESSED, record.as_dict())
         self._async_notify(record.entry_id)
-        return grant
+        return Access(grant)
 
     def _identify(
         self,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from socket import herror
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
@@ -27,6 +30,19 @@ RECIPIENTS: list[dict[str, Any]] = [
     {"name": "family", "snapshots": True, "max_expiry_hours": 48},
     {"name": "insurer", "max_expiry_hours": 168, "remote": True, "max_views": 3},
 ]
+
+
+@pytest.fixture(autouse=True)
+def reverse_lookups() -> Generator[list[str]]:
+    """Record HA's ip_ban reverse lookups instead of asking DNS (the network edge)."""
+    looked_up: list[str] = []
+
+    def _gethostbyaddr(address: str) -> tuple[str, list[str], list[str]]:
+        looked_up.append(address)
+        raise herror(1, "Unknown host")
+
+    with patch("homeassistant.components.http.ban.gethostbyaddr", _gethostbyaddr):
+        yield looked_up
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ async def test_junk_cannot_push_out_a_real_link_s_openings(
     opening = registry.audit.for_share(share["share_id"]).allowed[0]
     written = len(writes)
     # Thousands of requests for links that do not exist, from ever new clients
-    # (an IPv6 network has plenty), of every kind.
+    # (each from a /64 of its own: one network is one client), of every kind.
     junk = [
         f"/api/peephole/share/{'A' * 22}/x.mp4?token={token}",  # unknown share
         f"{base}?token={token}x",  # a token that is not the share's
@@ -106,18 +106,20 @@ async def test_junk_cannot_push_out_a_real_link_s_openings(
         "/api/peephole/share/short/x.mp4?token=a.b.c",  # malformed share id
     ]
     count = MAX_JUNK_BUCKETS + 500
+    start = hass.loop.time()
     for i in range(count):
-        set_ip(f"2001:db8::{i:x}")
+        set_ip(f"2001:db8:{i:x}::1")
         response = await client.get(junk[i % len(junk)])
         assert response.status == HTTPStatus.NOT_FOUND
         assert await response.text() == REFUSED_BODY
-    # Not one write per request: none yet, one once the delay is over.
-    assert len(writes) == written
+    # Not one write per request: one per REFUSAL_SAVE_DELAY at most.
+    most = (hass.loop.time() - start) // REFUSAL_SAVE_DELAY
+    assert len(writes) - written <= most
     async_fire_time_changed(
         hass, dt_util.utcnow() + timedelta(seconds=REFUSAL_SAVE_DELAY + 1)
     )
     await hass.async_block_till_done()
-    assert len(writes) == written + 1
+    assert 1 <= len(writes) - written <= most + 1
     # Bounded: the junk table holds at most its bound of client-minutes, and counts
     # what it let go; the real link's record is where it was.
     audit = registry.audit

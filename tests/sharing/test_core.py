@@ -44,6 +44,7 @@ from custom_components.peephole.share_access import (
     rule_of,
     share_state,
 )
+from custom_components.peephole.share_guard import GuessGuard, client_key
 from custom_components.peephole.sharing import (
     MAX_EXPIRY,
     RECIPIENT_ID_RE,
@@ -768,3 +769,61 @@ def test_export_retention_by_size_removes_the_oldest_first(tmp_path: Path) -> No
     # Never the newest, even when it alone is over the limit.
     assert apply_retention(tmp_path, now, timedelta(days=30), max_bytes=0) == [names[2]]
     assert [p.name for p in tmp_path.iterdir()] == [names[0]]
+
+
+# --- guessing clients ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client", "key"),
+    [
+        ("192.168.1.2", "192.168.1.2"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::ffff", "2001:db8:1:2::/64"),
+        ("::ffff:192.168.1.2", "192.168.1.2"),
+        ("not an address", "not an address"),
+        (None, ""),
+    ],
+)
+def test_client_key(client: str | None, key: str) -> None:
+    assert client_key(client) == key
+
+
+def test_guess_guard_limits_and_reports_per_client_and_minute() -> None:
+    guard = GuessGuard(guesses=3, reports=2, total_reports=5, max_clients=10)
+    later = NOW + timedelta(seconds=59)
+    assert not guard.blocked("10.0.0.1", NOW)
+    assert [guard.guess("10.0.0.1", NOW) for _ in range(4)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert guard.blocked("10.0.0.1", later)
+    # Another client, and another address of the same /64, count apart / together.
+    assert not guard.blocked("10.0.0.2", NOW)
+    guard.guess("2001:db8::1", NOW)
+    guard.guess("2001:db8::2", NOW)
+    guard.guess("2001:db8::3", NOW)
+    assert guard.blocked("2001:db8::4", NOW)
+    assert not guard.blocked("2001:db8:0:1::1", NOW)
+    # A new minute, a new start.
+    next_minute = NOW + timedelta(minutes=1)
+    assert not guard.blocked("10.0.0.1", next_minute)
+    assert guard.guess("10.0.0.1", next_minute)
+
+
+def test_guess_guard_bounds_reports_and_memory() -> None:
+    guard = GuessGuard(guesses=3, reports=2, total_reports=5, max_clients=10)
+    # At most total_reports a minute from every client together.
+    reported = [guard.guess(f"10.0.0.{i}", NOW) for i in range(20)]
+    assert reported == [True] * 5 + [False] * 15
+    assert guard.guess("10.0.1.1", NOW + timedelta(minutes=1))
+    # Only the newest max_clients are remembered.
+    assert len(guard) == 10
+    for _ in range(3):
+        guard.guess("10.9.9.9", NOW + timedelta(minutes=1))
+    for i in range(20):
+        guard.guess(f"10.1.0.{i}", NOW + timedelta(minutes=1))
+    assert len(guard) == 10
+    assert not guard.blocked("10.9.9.9", NOW + timedelta(minutes=1))  # forgotten
