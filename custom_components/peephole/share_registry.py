@@ -609,7 +609,7 @@ class ShareRegistry:
             return Refusal.BAD_TOKEN
         return share, token, check
 
-    async def _async_decide(  # noqa: PLR0911 - one return per reason
+    async def _async_decide(
         self,
         share: Share,
         resource: str,
@@ -621,24 +621,22 @@ class ShareRegistry:
         entry = loaded_entry(self.hass, share.entry_id)
         if entry is None:
             return Refusal.NOT_LOADED, None
+        # (A token expires with its share: the share's own expiry refuses first.)
         refusal = check_access(
             share, rule_for(entry, share), resource=resource, origin=origin, now=now
-        )
+        ) or (Refusal.EXPIRED if check is TokenCheck.EXPIRED else None)
         if refusal is not None:
             return refusal, None
-        if check is TokenCheck.EXPIRED:
-            return Refusal.EXPIRED, None
+        path: Path | None
         if share.kind is ShareKind.SNAPSHOT:
             if entry.runtime_data.privacy_mode:
                 return Refusal.PRIVACY_MODE, None
             path = snapshot_path(self.hass, entry.entry_id, share.id)
             content_type = "image/jpeg"
         else:
-            found = clip_path(entry, resource.removesuffix(CLIP_RESOURCE_SUFFIX))
-            if found is None:
-                return Refusal.MISSING, None
-            path, content_type = found, "video/mp4"
-        if not await self.hass.async_add_executor_job(is_file, path):
+            path = clip_path(entry, resource.removesuffix(CLIP_RESOURCE_SUFFIX))
+            content_type = "video/mp4"
+        if path is None or not await self.hass.async_add_executor_job(is_file, path):
             return Refusal.MISSING, None
         return None, Grant(path, content_type, share.id)
 

@@ -13,11 +13,15 @@ from datetime import timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.file import WriteError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util import mock_real_ip
@@ -466,3 +470,91 @@ async def test_the_options_flow_narrows_on_disk_before_it_saves(
     await remove_recipient(hass, integration, "family")
     stored = {s["id"]: s for s in hass_storage[STORAGE_KEY]["data"]["shares"]}
     assert stored[share_id]["ended_reason"] == "no_rule"
+
+
+async def test_narrowing_that_cannot_be_written_is_written_with_the_next_change(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another writer narrows while the disk fails: narrowed now, on disk later."""
+    client = await hass_client_no_auth()
+    link = await share(hass, integration, "family")
+    share_id = next(iter(async_get_registry(hass).shares))
+    with patch.object(Store, "_async_write_data", side_effect=WriteError("disk")):
+        await change_rule(hass, integration, "family", clips=False)
+    assert "could not be saved" in caplog.text
+    assert (await client.get(link)).status == HTTPStatus.NOT_FOUND
+    stored = {s["id"]: s for s in hass_storage[STORAGE_KEY]["data"]["shares"]}
+    assert stored[share_id]["ended"] is None  # not on disk yet
+    # Widening is a change too: it gives nothing back, and writes what was taken.
+    await change_rule(hass, integration, "family", clips=True)
+    stored = {s["id"]: s for s in hass_storage[STORAGE_KEY]["data"]["shares"]}
+    assert stored[share_id]["ended_reason"] == "rule"
+    await restart(hass, integration, "store")
+    assert (await client.get(link)).status == HTTPStatus.NOT_FOUND
+
+
+async def test_a_removed_doorbell_s_links_are_no_links(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    client = await hass_client_no_auth()
+    link = await share(hass, integration, "family")
+    await hass.config_entries.async_remove(integration.entry_id)
+    await hass.async_block_till_done()
+    assert (await client.get(link)).status == HTTPStatus.NOT_FOUND
+    (bucket,) = async_get_registry(hass).audit.junk
+    assert bucket.reasons == {"unknown_share": 1}
+
+
+async def test_long_ended_shares_are_forgotten_with_their_audit(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    client = await hass_client_no_auth()
+    link = await share(hass, integration, "family")
+    assert (await client.get(link)).status == HTTPStatus.OK
+    registry = async_get_registry(hass)
+    share_id = next(iter(registry.shares))
+    assert registry.audit.for_share(share_id).allowed_total == 1
+    freezer.tick(timedelta(days=32))
+    await registry.async_prune()
+    assert share_id not in registry.shares
+    assert share_id not in registry.audit.shares
+
+
+@pytest.mark.parametrize(
+    ("version", "minor_version", "state"),
+    [(2, 1, ConfigEntryState.MIGRATION_ERROR), (1, 2, ConfigEntryState.LOADED)],
+)
+async def test_migration_only_from_older_entries(
+    hass: HomeAssistant,
+    http: None,
+    sources: Any,
+    config_entry: MockConfigEntry,
+    version: int,
+    minor_version: int,
+    state: ConfigEntryState,
+) -> None:
+    """A newer entry is refused; an entry already at 1.2 is left as it is."""
+    entry = MockConfigEntry(
+        domain=config_entry.domain,
+        title=config_entry.title,
+        data=config_entry.data,
+        options=config_entry.options,
+        version=version,
+        minor_version=minor_version,
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is state
+    assert (entry.version, entry.minor_version) == (version, minor_version)
+    # Rules without identities stay without: they share nothing.
+    assert all("id" not in rule for rule in entry.options["recipients"])
