@@ -5,9 +5,8 @@ identity (:func:`rule_of`) and never exceeds the recipient's rule, which is
 evaluated again at every access (:func:`check_access`), so narrowing or removing
 a rule narrows or ends the shares made under it at once. What a rule change takes
 is stored in the share (:func:`narrow`, the ratchet), so a later, wider rule does
-not give it back. Client
-addresses are classified here too (:func:`classify_client`): only the local
-network counts as local.
+not give it back. Client addresses are classified here too
+(:func:`classify_client`): only the local network counts as local.
 """
 
 from __future__ import annotations

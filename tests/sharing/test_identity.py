@@ -531,7 +531,11 @@ async def test_long_ended_shares_are_forgotten_with_their_audit(
 
 @pytest.mark.parametrize(
     ("version", "minor_version", "state"),
-    [(2, 1, ConfigEntryState.MIGRATION_ERROR), (1, 2, ConfigEntryState.LOADED)],
+    [
+        (2, 1, ConfigEntryState.MIGRATION_ERROR),
+        (1, 2, ConfigEntryState.LOADED),
+        (1, 3, ConfigEntryState.LOADED),  # a newer minor version reads the same
+    ],
 )
 async def test_migration_only_from_older_entries(
     hass: HomeAssistant,
@@ -542,7 +546,7 @@ async def test_migration_only_from_older_entries(
     minor_version: int,
     state: ConfigEntryState,
 ) -> None:
-    """A newer entry is refused; an entry already at 1.2 is left as it is."""
+    """A newer entry is refused; an entry at 1.2 or later is left as it is."""
     entry = MockConfigEntry(
         domain=config_entry.domain,
         title=config_entry.title,
