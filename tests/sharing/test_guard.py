@@ -7,6 +7,7 @@ HA's ban code makes is replaced (the ``reverse_lookups`` fixture records them).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator
 from datetime import timedelta
 from http import HTTPStatus
@@ -237,14 +238,24 @@ async def test_ha_access_log_shows_links_only_when_turned_on(
     client = await hass_client_no_auth()
     link = await _link(hass, integration)
     token = link.split("?token=")[1]
-    # (aiohttp 3.14, in HA 2026.10, decides whether to log once per connection:
-    # the next request comes on a new one.)
+
+    def access_records() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == ACCESS_LOGGER]
+
+    # aiohttp 3.14 (HA 2026.10) decides whether to log once per connection: the
+    # first connection is closed, the second request opens a new one. The server
+    # logs once the answer is sent (the client may have it first): time to log
+    # before looking, and before the change.
     close = {"Connection": "close"}
     assert (await client.get(link, headers=close)).status == HTTPStatus.OK
-    assert not [r for r in caplog.records if r.name == ACCESS_LOGGER]
+    await asyncio.sleep(0.2)
+    assert not access_records()
     access_log_as_ha_sets_it.setLevel(logging.INFO)
-    assert (await client.get(link, headers=close)).status == HTTPStatus.OK
-    (record,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert (await client.get(link)).status == HTTPStatus.OK
+    async with asyncio.timeout(5):
+        while not access_records():  # noqa: ASYNC110 - polls the log
+            await asyncio.sleep(0.01)
+    (record,) = access_records()
     assert record.levelno == logging.INFO
     assert f"GET {link} HTTP/1.1" in record.getMessage()
     assert token in record.getMessage()
