@@ -190,7 +190,11 @@ async def test_unknown_links_are_listed_and_in_diagnostics(
     hass: HomeAssistant,
     integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
+    freezer: Any,
 ) -> None:
+    # At the start of a minute: the requests all fall in it.
+    now = dt_util.utcnow()
+    freezer.move_to(now.replace(second=0, microsecond=0) + timedelta(minutes=1))
     client = await hass_client_no_auth()
     for _ in range(3):
         await client.get(f"/api/peephole/share/{'C' * 22}/x.mp4?token=a.b.c")

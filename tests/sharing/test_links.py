@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
@@ -177,15 +178,12 @@ async def test_token_is_bound_to_the_exact_request(
     # share's own audit has a record of them.
     audit = async_get_registry(hass).audit
     assert audit.records == []
-    (bucket,) = audit.junk
-    assert bucket.client == "127.0.0.1"
-    assert bucket.count == len(refused) - 1
-    assert bucket.reasons == {
-        "bad_token": 5,
-        "query": 5,
-        "unknown_share": 1,
-        "method": 4,
-    }
+    reasons: Counter[str] = Counter()
+    for bucket in audit.junk:  # one, or two if a minute began meanwhile
+        assert bucket.client == "127.0.0.1"
+        reasons.update(bucket.reasons)
+    assert sum(bucket.count for bucket in audit.junk) == len(refused) - 1
+    assert reasons == {"bad_token": 5, "query": 5, "unknown_share": 1, "method": 4}
     # Tokens that were not their own are counted on the shares they named.
     assert audit.for_share(first["share_id"]).bad_tokens == 4
     assert audit.for_share(other["share_id"]).bad_tokens == 1
