@@ -21,6 +21,7 @@ from .const import (
     CONF_SOURCE_MODE,
     DOMAIN,
     ISSUE_DISK_FULL,
+    LOGGER,
     SOURCE_MODE_AUTO,
 )
 from .doorbell import Peephole, PeepholeConfigEntry
@@ -31,8 +32,10 @@ from .panel import async_register_panel
 from .recording import ClipRecorder, RecordingSettings
 from .repairs import async_clear_issues
 from .services import async_setup_services
-from .share_services import async_get_registry, async_setup_share_services
+from .share_registry import async_get_registry
+from .share_services import async_setup_share_services
 from .share_view import ShareView
+from .sharing import CONF_RECIPIENTS, with_recipient_ids
 from .source import DoorbellSource
 from .sources import (
     async_hide_source_camera,
@@ -69,6 +72,19 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+async def async_migrate_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:
+    """Migrate an entry: 1.1 → 1.2 gives every sharing recipient an identity."""
+    if entry.version > 1:
+        return False  # made by a newer Peephole
+    if entry.minor_version < 2:
+        options = dict(entry.options)
+        if CONF_RECIPIENTS in options:
+            options[CONF_RECIPIENTS] = with_recipient_ids(options[CONF_RECIPIENTS])
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+        LOGGER.debug("%s: migrated to version 1.2", entry.title)
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> bool:
     """Set up one Peephole doorbell from a config entry."""
     try:
@@ -86,9 +102,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
             translation_key="invalid_zones",
             translation_placeholders={"error": str(err)},
         ) from err
-    await peephole.store.async_load()
+    secret = (await peephole.store.async_load())["secret"]
     shares = async_get_registry(hass)
-    await shares.async_load()
+    shares.async_set_key(entry.entry_id, secret)
+    # Shares made before recipients had identities are bound to them now, and
+    # whatever the rules took from a share while Peephole was not running is taken.
+    await shares.async_apply_rules(entry, strict=False)
     entry.async_on_unload(
         async_track_time_interval(hass, _async_prune_shares(hass), PRUNE_INTERVAL)
     )
@@ -153,7 +172,8 @@ def _async_prune_shares(
 async def _async_update_listener(
     hass: HomeAssistant, entry: PeepholeConfigEntry
 ) -> None:
-    """Apply new zones live; reload the entry when anything else changed."""
+    """Narrow the shares to new rules; apply new zones live; reload for the rest."""
+    await async_get_registry(hass).async_apply_rules(entry, strict=False)
     if not entry.runtime_data.async_apply_entry_update():
         # Home Assistant's own reload scheduling: a tracked task that start-up and
         # shutdown know about (the websocket save path uses it too).
@@ -169,6 +189,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) ->
     """Give the source camera back to the dashboards when the entry is removed."""
     async_unhide_source_camera(hass, entry.data[CONF_CAMERA_ENTITY])
     async_clear_issues(hass, entry)
+    async_get_registry(hass).async_forget_key(entry.entry_id)
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_DISK_FULL}_{entry.entry_id}")
     await PeepholeStore(hass, entry.entry_id).async_remove()
     await ClipStore(hass, entry.entry_id).async_remove_all()

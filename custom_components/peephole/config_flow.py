@@ -41,7 +41,14 @@ from .const import (
     SOURCE_MODE_AUTO,
     SOURCE_MODES,
 )
-from .sharing import CONF_RECIPIENTS, SharingError, validate_rules
+from .share_registry import AuditWriteError, async_get_registry
+from .sharing import (
+    CONF_RECIPIENTS,
+    RECIPIENT_ID_RE,
+    SharingError,
+    new_recipient_id,
+    validate_rules,
+)
 from .sources import async_unhide_source_camera
 from .zones import (
     MAX_NAME_LENGTH,
@@ -193,7 +200,8 @@ class PeepholeConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a Peephole doorbell on top of an existing camera."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 1.2: every sharing recipient has an identity (async_migrate_entry).
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
@@ -333,18 +341,36 @@ class PeepholeOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Remove recipients: every share made for them ends at once."""
+        errors: dict[str, str] = {}
         if user_input is not None:
             remove = set(user_input[CONF_RECIPIENTS])
             kept = [r for r in self._recipients if r.get("name") not in remove]
-            return self.async_create_entry(
-                data={**self.config_entry.options, CONF_RECIPIENTS: kept}
-            )
+            if await self._async_apply_to_shares(kept):
+                return self.async_create_entry(
+                    data={**self.config_entry.options, CONF_RECIPIENTS: kept}
+                )
+            errors["base"] = "shares_not_saved"
         return self.async_show_form(
             step_id="remove_recipients",
             data_schema=vol.Schema(
                 {vol.Required(CONF_RECIPIENTS): self._recipient_selector(multiple=True)}
             ),
+            errors=errors,
         )
+
+    async def _async_apply_to_shares(self, recipients: list[dict[str, Any]]) -> bool:
+        """Narrow the shares to the new rules before they are saved; False if not.
+
+        What the new rules take from a link is written to disk first, so that no
+        later rule change can give it back (not even one made before a restart).
+        """
+        try:
+            await async_get_registry(self.hass).async_apply_rules(
+                self.config_entry, recipients
+            )
+        except AuditWriteError:
+            return False
+        return True
 
     async def _async_recipient_form(
         self, step_id: str, user_input: dict[str, Any] | None, editing: str | None
@@ -357,7 +383,13 @@ class PeepholeOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         placeholders = dict(RECIPIENT_PLACEHOLDERS)
         if user_input is not None:
+            # A new recipient is a new identity; an edited one (renamed or not)
+            # keeps its own, and with it the links made for it.
+            known = recipients[index].get("id") if index is not None else None
             rule: dict[str, Any] = {
+                "id": known
+                if isinstance(known, str) and RECIPIENT_ID_RE.fullmatch(known)
+                else new_recipient_id(),
                 "name": user_input[CONF_RECIPIENT_NAME].strip(),
                 "clips": user_input["clips"],
                 "snapshots": user_input["snapshots"],
@@ -380,9 +412,11 @@ class PeepholeOptionsFlow(OptionsFlow):
                 errors[RECIPIENT_ERROR_FIELDS.get(err.key, "base")] = err.key
                 placeholders.update(err.placeholders)
             else:
-                return self.async_create_entry(
-                    data={**self.config_entry.options, CONF_RECIPIENTS: updated}
-                )
+                if await self._async_apply_to_shares(updated):
+                    return self.async_create_entry(
+                        data={**self.config_entry.options, CONF_RECIPIENTS: updated}
+                    )
+                errors["base"] = "shares_not_saved"
         defaults: dict[str, Any] = {
             "clips": True,
             "snapshots": False,

@@ -8,7 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .doorbell import PeepholeConfigEntry
-from .share_services import async_get_registry
+from .share_registry import async_get_registry
 
 TO_REDACT = {"secret", "token", "signing_key"}
 

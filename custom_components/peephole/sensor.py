@@ -21,7 +21,7 @@ from homeassistant.helpers.typing import StateType
 from .clips import ClipStore
 from .doorbell import Peephole, PeepholeConfigEntry
 from .entity import PeepholeEntity, async_forget_missing
-from .share_services import async_get_registry
+from .share_registry import async_get_registry
 
 PARALLEL_UPDATES = 0
 

@@ -180,62 +180,57 @@ async def tv(hass: HomeAssistant, blueprint_config: Any) -> DoorSpeaker:
     return display
 
 
-async def test_show_the_door_needs_a_stream(
+async def test_show_the_door_plays_the_masked_stream(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     assist: None,
     tv: DoorSpeaker,
 ) -> None:
-    """Peephole's masked camera has no stream (yet): the answer says so, and
-    camera.play_stream is not called."""
-    play_stream = async_mock_service(hass, "camera", "play_stream")
-    await _setup(hass)
-    features = hass.states.get(PEEPHOLE_CAMERA).attributes.get("supported_features", 0)
-    assert not features & 2  # no CameraEntityFeature.STREAM
-    assert await ask(hass, "show the front door on the living room tv") == (
-        "The front door camera cannot stream yet, so I cannot show it on Living"
-        " room TV."
-    )
-    assert await ask(hass, "show me the doorbell on the kitchen screen") == (
-        "I do not know a display called kitchen screen."
-    )
-    assert play_stream == []
+    """The masked camera streams: the sentence calls camera.play_stream for it.
 
-
-async def test_show_the_door_once_it_streams(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    assist: None,
-    tv: DoorSpeaker,
-) -> None:
-    """Once the masked camera says it streams (its state's supported_features has
-    STREAM), the sentence calls camera.play_stream for it, without privacy mode.
-
-    The stream itself is another part of Peephole: the camera's state and the
-    action are stood in for here.
+    In privacy mode the camera offers no stream: there is nothing to show. (The
+    stream itself is played for real in tests/streams/test_masked_stream.py.)
     """
     play_stream: list[ServiceCall] = async_mock_service(hass, "camera", "play_stream")
     await _setup(hass, displays=[tv.entity_id])
-    state = hass.states.get(PEEPHOLE_CAMERA)
-    hass.states.async_set(
-        PEEPHOLE_CAMERA, state.state, {**state.attributes, "supported_features": 2}
-    )
+    features = hass.states.get(PEEPHOLE_CAMERA).attributes["supported_features"]
+    assert features & 2  # CameraEntityFeature.STREAM
     assert await ask(hass, "show the door on living room tv") == (
         "Showing the front door on Living room TV."
     )
     (call,) = play_stream
     assert call.data == {"entity_id": [PEEPHOLE_CAMERA], "media_player": tv.entity_id}
+    assert await ask(hass, "show me the doorbell on the kitchen screen") == (
+        "I do not know a display called kitchen screen."
+    )
     await hass.services.async_call(
         "switch", "turn_on", {"entity_id": PRIVACY}, blocking=True
     )
-    state = hass.states.get(PEEPHOLE_CAMERA)
-    hass.states.async_set(
-        PEEPHOLE_CAMERA, state.state, {**state.attributes, "supported_features": 2}
-    )
+    assert not hass.states.get(PEEPHOLE_CAMERA).attributes.get("supported_features")
     assert await ask(hass, "show the door on living room tv") == (
         "Privacy mode is on at the front door: there is nothing to show."
     )
     assert len(play_stream) == 1
+
+
+async def test_show_the_door_of_a_camera_without_a_stream(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    assist: None,
+    tv: DoorSpeaker,
+) -> None:
+    """A camera state without STREAM (stood in): the answer says it cannot."""
+    play_stream = async_mock_service(hass, "camera", "play_stream")
+    await _setup(hass)
+    state = hass.states.get(PEEPHOLE_CAMERA)
+    hass.states.async_set(
+        PEEPHOLE_CAMERA, state.state, {**state.attributes, "supported_features": 0}
+    )
+    assert await ask(hass, "show the front door on the living room tv") == (
+        "The front door camera cannot stream yet, so I cannot show it on Living"
+        " room TV."
+    )
+    assert play_stream == []
 
 
 async def test_not_from_an_ignored_device(
