@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from pathlib import Path
+from typing import Any
 
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockModule,
+    MockPlatform,
+    mock_integration,
+    mock_platform,
+)
 
 from tools.streams import RtspServer, SceneClip, SceneSpec, render_scene
+
+from .peephole import RING, SIZE, StreamCamera
 
 # Small and short, so that decoding costs little on a shared 2-core machine; a
 # 1 s GOP keeps the wait for a keyframe short.
@@ -31,3 +44,48 @@ async def rtsp(socket_enabled: None, clip: SceneClip) -> AsyncGenerator[RtspServ
     """An RTSP server playing the test scene."""
     async with RtspServer(clip) as server:
         yield server
+
+
+@pytest.fixture
+def camera() -> StreamCamera:
+    """The streaming source camera."""
+    return StreamCamera()
+
+
+@pytest.fixture
+def sub_camera() -> StreamCamera:
+    """The same camera's sub-stream (a second entity, as Reolink or UniFi offer)."""
+    sub = StreamCamera()
+    sub._attr_name = "Street cam sub"
+    sub._attr_unique_id = "street-cam-sub"
+    return sub
+
+
+@pytest.fixture
+async def setup_camera(
+    hass: HomeAssistant, camera: StreamCamera, sub_camera: StreamCamera
+) -> StreamCamera:
+    """Add the camera entities to HA (through a test platform) and a ring source."""
+
+    async def _setup_platform(
+        hass: HomeAssistant,
+        config: Any,
+        async_add_entities: AddEntitiesCallback,
+        discovery_info: Any = None,
+    ) -> None:
+        async_add_entities([camera, sub_camera])
+
+    mock_integration(hass, MockModule("street_cam"))
+    mock_platform(
+        hass, "street_cam.camera", MockPlatform(async_setup_platform=_setup_platform)
+    )
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(
+        hass, Platform.CAMERA, {Platform.CAMERA: {"platform": "street_cam"}}
+    )
+    await hass.async_block_till_done()
+    hass.states.async_set(RING, "unknown", {"event_types": ["ring"]})
+    return camera
+
+
+assert (SPEC.width, SPEC.height) == SIZE

@@ -10,7 +10,6 @@ and in order, at the source's rate, no canary, the pre-roll without a gap.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from dataclasses import replace
 import io
 import itertools
@@ -19,36 +18,18 @@ from typing import Any
 from unittest.mock import patch
 
 import av
-from homeassistant.components.camera import Camera, CameraEntityFeature
-from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
-from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    MockModule,
-    MockPlatform,
     async_capture_events,
-    mock_integration,
-    mock_platform,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.peephole import pipeline
 from custom_components.peephole.const import (
-    CONF_CAMERA_ENTITY,
-    CONF_FEED_FPS,
     CONF_LIVE_CAMERA,
-    CONF_MAX_CLIP_LENGTH,
-    CONF_MIN_FREE_MB,
-    CONF_POST_ROLL,
-    CONF_PRE_ROLL,
-    CONF_RECORD,
-    CONF_RING_ENTITY,
-    CONF_ZONES,
     DOMAIN,
     EVENT_CLIP_SAVED,
 )
@@ -58,143 +39,21 @@ from tools.streams import (
     RtspServer,
     SceneClip,
     StreamSource,
-    canary_rect,
     canary_visible,
     decode_frame_number,
     render_scene,
 )
 
 from .conftest import SPEC
-
-CAMERA = "camera.street_cam"
-RING = "event.street_cam_button"
-DOORBELL = "event.front_door_doorbell"
-PRIVACY = "switch.front_door_privacy_mode"
-
-
-def _canary_zone() -> dict[str, Any]:
-    x0, y0, x1, y1 = canary_rect(SPEC.width, SPEC.height)
-    w, h = SPEC.width, SPEC.height
-    return {
-        "name": "Canary",
-        "points": [
-            [x0 / w, y0 / h],
-            [x1 / w, y0 / h],
-            [x1 / w, y1 / h],
-            [x0 / w, y1 / h],
-        ],
-    }
-
-
-class StreamCamera(Camera):
-    """A camera whose stream is a URL (as RTSP/ONVIF/generic cameras offer)."""
-
-    _attr_name = "Street cam"
-    _attr_unique_id = "street-cam"
-    _attr_supported_features = CameraEntityFeature.STREAM
-
-    def __init__(self) -> None:
-        """No URL until the test sets one."""
-        super().__init__()
-        self.url: str | None = None
-        self.stills = 0
-
-    async def stream_source(self) -> str | None:
-        """Return the stream's URL."""
-        return self.url
-
-    async def async_camera_image(
-        self, width: int | None = None, height: int | None = None
-    ) -> bytes | None:
-        """A still (Peephole must not need it: it reads the stream)."""
-        self.stills += 1
-        return None
-
-
-@pytest.fixture
-def camera() -> StreamCamera:
-    """The streaming source camera."""
-    return StreamCamera()
-
-
-@pytest.fixture
-def sub_camera() -> StreamCamera:
-    """The same camera's sub-stream (a second entity, as Reolink or UniFi offer)."""
-    sub = StreamCamera()
-    sub._attr_name = "Street cam sub"
-    sub._attr_unique_id = "street-cam-sub"
-    return sub
-
-
-@pytest.fixture
-async def setup_camera(
-    hass: HomeAssistant, camera: StreamCamera, sub_camera: StreamCamera
-) -> StreamCamera:
-    """Add the camera entities to HA (through a test platform) and a ring source."""
-
-    async def _setup_platform(
-        hass: HomeAssistant,
-        config: Any,
-        async_add_entities: AddEntitiesCallback,
-        discovery_info: Any = None,
-    ) -> None:
-        async_add_entities([camera, sub_camera])
-
-    mock_integration(hass, MockModule("street_cam"))
-    mock_platform(
-        hass, "street_cam.camera", MockPlatform(async_setup_platform=_setup_platform)
-    )
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(
-        hass, Platform.CAMERA, {Platform.CAMERA: {"platform": "street_cam"}}
-    )
-    await hass.async_block_till_done()
-    hass.states.async_set(RING, "unknown", {"event_types": ["ring"]})
-    return camera
-
-
-async def _start(
-    hass: HomeAssistant, camera: StreamCamera, source: StreamSource, url: str
-) -> MockConfigEntry:
-    """Point the camera at ``url`` and set Peephole up on it (recording on)."""
-    camera.url = url
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Front door",
-        data={CONF_CAMERA_ENTITY: CAMERA, CONF_RING_ENTITY: RING},
-        options={
-            CONF_RECORD: True,
-            CONF_PRE_ROLL: 1.0,
-            CONF_POST_ROLL: 1.5,
-            CONF_MAX_CLIP_LENGTH: 20.0,
-            CONF_FEED_FPS: 5,  # the stills rate: a stream goes at its own
-            CONF_MIN_FREE_MB: 0,
-            CONF_ZONES: [_canary_zone()],
-        },
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
-async def _until(predicate: Any, seconds: float = 30) -> None:
-    async with asyncio.timeout(seconds):
-        while not predicate():  # noqa: ASYNC110 - polls state, not an event
-            await asyncio.sleep(0.05)
-
-
-def _ring(hass: HomeAssistant) -> None:
-    hass.states.async_set(
-        RING,
-        dt_util.utcnow().isoformat(timespec="milliseconds"),
-        {"event_type": "ring", "event_types": ["ring"]},
-    )
-
-
-def _ring_span(entry: MockConfigEntry) -> float:
-    packets = list(entry.runtime_data.recorder.ring)
-    return packets[-1].time - packets[0].time if packets else 0.0
+from .peephole import (
+    DOORBELL,
+    PRIVACY,
+    StreamCamera,
+    ring,
+    ring_span,
+    start_peephole,
+    until,
+)
 
 
 def _decode(path: Any) -> tuple[list[int | None], list[float], int]:
@@ -218,31 +77,22 @@ def _assert_every_picture_distinct(numbers: list[int | None], clip: SceneClip) -
     assert all(step == 1 for step in steps), numbers
 
 
-@pytest.fixture
-async def rtsp_source(
-    socket_enabled: None, clip: SceneClip
-) -> AsyncGenerator[RtspServer]:
-    """An RTSP server playing the scene."""
-    async with RtspServer(clip) as server:
-        yield server
-
-
 async def test_a_ring_records_every_picture_of_the_stream_masked(
     hass: HomeAssistant,
     setup_camera: StreamCamera,
-    rtsp_source: RtspServer,
+    rtsp: RtspServer,
     clip: SceneClip,
 ) -> None:
     """Clip at the source's rate, every frame distinct, pre-roll without a gap."""
-    entry = await _start(hass, setup_camera, rtsp_source, rtsp_source.url())
+    entry = await start_peephole(hass, setup_camera, rtsp, rtsp.url())
     recorder = entry.runtime_data.recorder
     saved = async_capture_events(hass, EVENT_CLIP_SAVED)
-    await _until(lambda: _ring_span(entry) >= 1.0)
+    await until(lambda: ring_span(entry) >= 1.0)
     ring_time = time.time()
-    _ring(hass)
+    ring(hass)
     await hass.async_block_till_done()
     clip_id = hass.states.get(DOORBELL).attributes["clip_id"]
-    await _until(lambda: saved)
+    await until(lambda: saved)
     stored = recorder.store.get(clip_id)
     numbers, times, canaries = await hass.async_add_executor_job(
         _decode, recorder.store.clip_path(stored)
@@ -270,37 +120,37 @@ async def test_a_ring_records_every_picture_of_the_stream_masked(
 async def test_privacy_mode_closes_the_stream(
     hass: HomeAssistant,
     setup_camera: StreamCamera,
-    rtsp_source: RtspServer,
+    rtsp: RtspServer,
 ) -> None:
     """Privacy mode: no connection to the camera at all; off again: it reconnects."""
-    entry = await _start(hass, setup_camera, rtsp_source, rtsp_source.url())
-    await _until(lambda: rtsp_source.clients == 1 and _ring_span(entry) > 0.5)
+    entry = await start_peephole(hass, setup_camera, rtsp, rtsp.url())
+    await until(lambda: rtsp.clients == 1 and ring_span(entry) > 0.5)
     await hass.services.async_call(
         "switch", "turn_on", {ATTR_ENTITY_ID: PRIVACY}, blocking=True
     )
-    await _until(lambda: rtsp_source.clients == 0, pipeline.READ_TIMEOUT + 5)
+    await until(lambda: rtsp.clients == 0, pipeline.READ_TIMEOUT + 5)
     assert len(entry.runtime_data.recorder.ring) == 0
     assert not entry.runtime_data.source.feed.running
     await asyncio.sleep(1)
-    assert rtsp_source.clients == 0
+    assert rtsp.clients == 0
     await hass.services.async_call(
         "switch", "turn_off", {ATTR_ENTITY_ID: PRIVACY}, blocking=True
     )
-    await _until(lambda: rtsp_source.clients == 1 and _ring_span(entry) > 0.5)
+    await until(lambda: rtsp.clients == 1 and ring_span(entry) > 0.5)
 
 
 async def test_stream_loss_ends_the_clip_and_recording_resumes(
     hass: HomeAssistant,
     setup_camera: StreamCamera,
-    rtsp_source: RtspServer,
+    rtsp: RtspServer,
     clip: SceneClip,
 ) -> None:
     """The camera drops off mid-clip: the clip ends, plays; the next one records."""
     with patch.object(pipeline, "BACKOFF_FIRST", 0.5):
-        entry = await _start(hass, setup_camera, rtsp_source, rtsp_source.url())
+        entry = await start_peephole(hass, setup_camera, rtsp, rtsp.url())
         recorder = entry.runtime_data.recorder
         saved = async_capture_events(hass, EVENT_CLIP_SAVED)
-        await _until(lambda: _ring_span(entry) >= 1.0)
+        await until(lambda: ring_span(entry) >= 1.0)
         await hass.services.async_call(
             DOMAIN,
             "record_clip",
@@ -308,9 +158,9 @@ async def test_stream_loss_ends_the_clip_and_recording_resumes(
             blocking=True,
         )
         await asyncio.sleep(2)
-        rtsp_source.refuse_connections(3)
-        rtsp_source.drop_clients()
-        await _until(lambda: saved)
+        rtsp.refuse_connections(3)
+        rtsp.drop_clients()
+        await until(lambda: saved)
         first = recorder.store.get(saved[0].data["clip_id"])
         assert first.duration < 10  # ended at the loss, not after 30 s
         numbers, _, canaries = await hass.async_add_executor_job(
@@ -319,10 +169,10 @@ async def test_stream_loss_ends_the_clip_and_recording_resumes(
         _assert_every_picture_distinct(numbers, clip)
         assert canaries == 0
         # The camera is back: the pre-roll refills and a ring records again.
-        await _until(lambda: _ring_span(entry) >= 1.0, 30)
+        await until(lambda: ring_span(entry) >= 1.0, 30)
         assert entry.runtime_data.source.stats.reconnects >= 1
-        _ring(hass)
-        await _until(lambda: len(saved) == 2)
+        ring(hass)
+        await until(lambda: len(saved) == 2)
         second = recorder.store.get(saved[1].data["clip_id"])
         numbers, _, canaries = await hass.async_add_executor_job(
             _decode, recorder.store.clip_path(second)
@@ -343,12 +193,12 @@ async def test_hls_and_mjpeg_sources(
     server: StreamSource = HlsServer(clip) if kind == "hls" else MjpegServer(clip)
     async with server:
         url = server.playlist_url if isinstance(server, HlsServer) else server.mjpeg_url
-        entry = await _start(hass, setup_camera, server, url)
+        entry = await start_peephole(hass, setup_camera, server, url)
         recorder = entry.runtime_data.recorder
         saved = async_capture_events(hass, EVENT_CLIP_SAVED)
-        await _until(lambda: _ring_span(entry) >= 1.0, 60)
-        _ring(hass)
-        await _until(lambda: saved)
+        await until(lambda: ring_span(entry) >= 1.0, 60)
+        ring(hass)
+        await until(lambda: saved)
         stored = recorder.store.get(saved[0].data["clip_id"])
         numbers, times, canaries = await hass.async_add_executor_job(
             _decode, recorder.store.clip_path(stored)
@@ -364,10 +214,10 @@ async def test_live_view_is_the_masked_stream(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
     setup_camera: StreamCamera,
-    rtsp_source: RtspServer,
+    rtsp: RtspServer,
 ) -> None:
     """The masked camera's stills come from the same masked pictures, live."""
-    await _start(hass, setup_camera, rtsp_source, rtsp_source.url())
+    await start_peephole(hass, setup_camera, rtsp, rtsp.url())
     client = await hass_client()
     seen: list[int | None] = []
     for _ in range(8):
@@ -400,7 +250,7 @@ async def test_a_sub_stream_feeds_the_live_view(
     async with RtspServer({"/main": clip, "/sub": sub_clip}) as server:
         sub_camera.url = server.url("/sub")
         setup_camera.url = server.url("/main")
-        entry = await _start(hass, setup_camera, server, server.url("/main"))
+        entry = await start_peephole(hass, setup_camera, server, server.url("/main"))
         hass.config_entries.async_update_entry(
             entry,
             options={**entry.options, CONF_LIVE_CAMERA: "camera.street_cam_sub"},
@@ -415,7 +265,7 @@ async def test_a_sub_stream_feeds_the_live_view(
         assert (live.width, live.height) == (320, 180)
         assert not canary_visible(live.to_ndarray(format="rgb24"))
         peephole = entry.runtime_data
-        await _until(lambda: _ring_span(entry) >= 1.0)
+        await until(lambda: ring_span(entry) >= 1.0)
         assert (peephole.source.stats.width, peephole.source.stats.height) == (
             SPEC.width,
             SPEC.height,
