@@ -73,6 +73,7 @@ NAMES = (
     "announce_ring.yaml",
     "notify_ring.yaml",
     "quick_replies.yaml",
+    "show_on_ring.yaml",
     "describe_visitor.yaml",
     "ask_the_house.yaml",
     "record_on_motion.yaml",

@@ -23,20 +23,31 @@ from typing import Any
 
 import aiohttp
 import av
-from homeassistant.components.camera import async_request_stream
+from homeassistant.components.camera import Camera, async_request_stream
 from homeassistant.components.camera.helper import get_camera_from_entity_id
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    MockModule,
+    MockPlatform,
     async_mock_service,
+    mock_integration,
+    mock_platform,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.peephole.const import CONF_ZONES
+from custom_components.peephole.const import (
+    CONF_CAMERA_ENTITY,
+    CONF_FEED_FPS,
+    CONF_RING_ENTITY,
+    CONF_ZONES,
+    DOMAIN,
+)
 from custom_components.peephole.masked_stream import STREAM_USER
 from tests.demo_process import free_port
 from tools.streams import (
@@ -47,7 +58,14 @@ from tools.streams import (
 )
 
 from .conftest import SPEC
-from .peephole import PRIVACY, StreamCamera, start_peephole, until
+from .peephole import (
+    PRIVACY,
+    SIZE,
+    StreamCamera,
+    canary_zone,
+    start_peephole,
+    until,
+)
 
 # HA's Stream.stop() leaves its HLS output's idle timer running (HA's own timer,
 # seen with HA's generic camera too, tests/streams/test_ha_generic.py).
@@ -341,3 +359,75 @@ async def test_play_stream_hands_the_masked_hls_to_a_media_player(
     assert "/api/peephole/stream/" in stream.source
     # (unused fixtures of the shared module)
     assert MockConfigEntry
+
+
+class StillsCamera(Camera):
+    """A camera whose stills are fresh pictures (as the ESP32-CAM's are): the scene."""
+
+    _attr_name = "Porch still"
+    _attr_unique_id = "porch-still"
+
+    def __init__(self, clip: SceneClip) -> None:
+        """Serve the scene's frames, the next one at each request."""
+        super().__init__()
+        self.jpegs = clip.jpegs
+        self.served = 0
+
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        """Return the next picture of the scene."""
+        jpeg = self.jpegs[self.served % len(self.jpegs)]
+        self.served += 1
+        return jpeg
+
+
+async def test_a_stills_camera_streams_masked_too(
+    hass: HomeAssistant,
+    http: int,
+    hass_client: ClientSessionGenerator,
+    clip: SceneClip,
+) -> None:
+    """The ESP32-CAM kind (no stream of its own): its stills make the stream."""
+    still = StillsCamera(clip)
+
+    async def _setup_platform(
+        hass: HomeAssistant,
+        config: Any,
+        async_add_entities: AddEntitiesCallback,
+        discovery_info: Any = None,
+    ) -> None:
+        async_add_entities([still])
+
+    mock_integration(hass, MockModule("porch_still"))
+    mock_platform(
+        hass, "porch_still.camera", MockPlatform(async_setup_platform=_setup_platform)
+    )
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(
+        hass, Platform.CAMERA, {Platform.CAMERA: {"platform": "porch_still"}}
+    )
+    hass.states.async_set("event.porch_button", "unknown", {"event_types": ["ring"]})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Front door",
+        data={
+            CONF_CAMERA_ENTITY: "camera.porch_still",
+            CONF_RING_ENTITY: "event.porch_button",
+        },
+        options={CONF_FEED_FPS: 10, CONF_ZONES: [canary_zone(*SIZE)]},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.recorder is None  # recording off: the stream alone
+    hls_url = await async_request_stream(hass, MASKED, "hls")
+    client = await hass_client()
+    assert (await client.get(hls_url)).status == 200
+    pictures = await Hls(hass, client, hls_url).pictures(20)
+    numbers = [number for number, _, _ in pictures]
+    assert None not in numbers
+    assert len(set(numbers)) == len(numbers)  # every picture a new one
+    assert numbers == sorted(numbers)
+    assert not any(visible for _, visible, _ in pictures)
+    assert entry.runtime_data.source.stats.mode == "stills"
