@@ -5,15 +5,14 @@ the emulated doorbell and Peephole recording (the default options). The test rin
 the bell (a complete clip), starts a long clip with `peephole.record_clip` and
 SIGKILLs, at one of two moments (``fragments``: once the clip's
 ``<id>.partial.mp4`` has grown by live fragments; ``thumbnail``: as soon as the
-clip's thumbnail is written, before ffmpeg has written a fragment):
+clip's thumbnail is written, before the clip's first fragment):
 
 - ``home_assistant``: Home Assistant's process only, as the kernel's OOM killer
-  would. Its ffmpeg is orphaned, reads end-of-file on its input (the pipe's write
-  end died with Home Assistant), writes out what it has and exits by itself within
-  a second; the file keeps its ``.partial.mp4`` name.
-- ``process_group``: Home Assistant, its ffmpeg, the emulator and the demo at the
-  same instant, as a power cut, ``docker kill`` or systemd's control-group kill
-  do: the file ends wherever ffmpeg's last write did.
+  would. The clip is muxed inside it (PyAV, a fragment per keyframe, each written
+  as it is complete), so the file ends with the last whole fragment; it keeps its
+  ``.partial.mp4`` name.
+- ``process_group``: Home Assistant, the emulator and the demo at the same instant,
+  as a power cut, ``docker kill`` or systemd's control-group kill do.
 
 Before the kill the owner keeps the clip (``peephole.keep_clip``, as a notification's
 Keep button does): the flag is on disk once the action answers, and the recovered
@@ -443,7 +442,7 @@ async def test_sigkill_mid_clip_then_start_up_reconciles(
         size_after = partial.stat().st_size if partial.exists() else None
         print(  # noqa: T201 - what the kill left, in the test log
             f"{kill} kill at {moment}: {partial.name} was {size_at_kill} bytes, "
-            f"{size_after} bytes once ffmpeg had ended"
+            f"{size_after} bytes once every process had ended"
         )
         # Killed mid-clip: only the complete clip is indexed.
         assert list(read_index(demo.config, entry_id)) == [complete["id"]]
