@@ -316,8 +316,8 @@ async def wait_for_growth(client: Client, directory: Path) -> Path:
 async def wait_for_thumbnail(client: Client, directory: Path, known: set[str]) -> str:
     """Wait until a new clip's thumbnail is written; return the clip's id.
 
-    Peephole writes it as the clip starts, before it sends ffmpeg a frame: a kill
-    now finds at most ffmpeg's header (or no file at all), no fragment yet.
+    Peephole writes it as the clip starts, before it writes a picture: a kill
+    now finds at most the file's header (or no file at all), no fragment yet.
     """
 
     async def written() -> str | None:
@@ -368,7 +368,7 @@ async def test_sigkill_mid_clip_then_start_up_reconciles(
 
     ``moment``: ``fragments`` once the clip's partial file has grown by live
     fragments (start-up must index it as incomplete); ``thumbnail`` as soon as the
-    clip's thumbnail is written, before ffmpeg has written a fragment (start-up may
+    clip's thumbnail is written, before a fragment is written (start-up may
     index what plays, and must leave nothing of the clip if nothing does).
     """
     async with aiohttp.ClientSession() as session:
@@ -391,7 +391,7 @@ async def test_sigkill_mid_clip_then_start_up_reconciles(
         (complete,) = read_index(demo.config, entry_id).values()
         assert not complete["incomplete"]
 
-        # A long clip, killed while ffmpeg writes it.
+        # A long clip, killed while it is written.
         async with session.post(
             f"{client.url}/api/services/peephole/record_clip",
             headers=client.headers,
@@ -428,8 +428,8 @@ async def test_sigkill_mid_clip_then_start_up_reconciles(
             os.killpg(demo.process.pid, signal.SIGKILL)
 
         async def everything_stopped() -> bool:
-            # The demo stops the emulator when its Home Assistant ends; an orphaned
-            # ffmpeg is still in the demo's process group.
+            # The demo stops the emulator when its Home Assistant ends; anything
+            # else left would still be in the demo's process group.
             return demo.process.poll() is not None and not group_members(
                 demo.process.pid
             )
