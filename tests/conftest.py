@@ -114,6 +114,30 @@ class SourceCamera(Camera):
         return self.frame
 
 
+async def add_cameras(hass: HomeAssistant, integration: str, *cameras: Camera) -> None:
+    """Add real camera entities to HA through a test integration's camera platform."""
+
+    async def _setup_platform(
+        hass: HomeAssistant,
+        config: Any,
+        async_add_entities: AddEntitiesCallback,
+        discovery_info: Any = None,
+    ) -> None:
+        async_add_entities(list(cameras))
+
+    mock_integration(hass, MockModule(integration))
+    mock_platform(
+        hass,
+        f"{integration}.camera",
+        MockPlatform(async_setup_platform=_setup_platform),
+    )
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(
+        hass, Platform.CAMERA, {Platform.CAMERA: {"platform": integration}}
+    )
+    await hass.async_block_till_done()
+
+
 @pytest.fixture
 def source_camera() -> SourceCamera:
     """The source camera entity."""
@@ -130,23 +154,7 @@ async def sources(
     integration's event or binary_sensor entity looks the same to it.
     """
 
-    async def _setup_platform(
-        hass: HomeAssistant,
-        config: Any,
-        async_add_entities: AddEntitiesCallback,
-        discovery_info: Any = None,
-    ) -> None:
-        async_add_entities([source_camera])
-
-    mock_integration(hass, MockModule("test_cam"))
-    mock_platform(
-        hass, "test_cam.camera", MockPlatform(async_setup_platform=_setup_platform)
-    )
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(
-        hass, Platform.CAMERA, {Platform.CAMERA: {"platform": "test_cam"}}
-    )
-    await hass.async_block_till_done()
+    await add_cameras(hass, "test_cam", source_camera)
     hass.states.async_set(
         RING_EVENT, "unknown", {"event_types": ["ring"], "device_class": "doorbell"}
     )

@@ -42,7 +42,7 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import DOMAIN, LOGGER
 from .source import DEMAND_STREAM
-from .video import PIXEL_FORMAT, TIME_BASE, EncodedPacket, VideoError, parameter_sets
+from .video import TIME_BASE, EncodedPacket, VideoError, add_h264_stream
 
 if TYPE_CHECKING:
     from .doorbell import Peephole, PeepholeConfigEntry
@@ -192,12 +192,8 @@ class TsMuxer:
 
     def _open(self, first: EncodedPacket) -> None:
         container = av.open(self, "w", format="mpegts")
-        stream = container.add_stream("h264", rate=1)
-        stream.width, stream.height = first.width, first.height
-        stream.pix_fmt = PIXEL_FORMAT
-        stream.time_base = TIME_BASE
-        stream.codec_context.extradata = parameter_sets(first.data)
-        self._container, self._stream = container, stream
+        self._container = container
+        self._stream = add_h264_stream(container, first)
         self._offset = first.pts - PTS_OFFSET
 
     def close(self) -> None:

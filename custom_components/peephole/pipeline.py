@@ -232,7 +232,23 @@ class _Encoding:
         return packets
 
 
-class StillsEncoder:
+class _Worker:
+    """A feed's worker thread: stopped from the loop, joined in the executor."""
+
+    _thread: threading.Thread
+    _hand: _Hand
+
+    def join(self, timeout: float) -> None:
+        """Wait for the thread to end (blocking: executor)."""
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread still runs."""
+        return self._thread.is_alive()
+
+
+class StillsEncoder(_Worker):
     """The encoder thread of a stills source: masked JPEGs in, packets out."""
 
     def __init__(
@@ -279,15 +295,6 @@ class StillsEncoder:
                 continue
             return
 
-    def join(self, timeout: float) -> None:
-        """Wait for the thread to end (blocking: executor)."""
-        self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the thread still runs."""
-        return self._thread.is_alive()
-
     def request_keyframe(self) -> None:
         """Encode the next picture as a keyframe."""
         self._encoding.keyframe_wanted.set()
@@ -317,7 +324,7 @@ class StillsEncoder:
 _NO_MASK: Final = PlaneMasker(())
 
 
-class StreamReader:
+class StreamReader(_Worker):
     """The reader thread of a stream source: decode, mask, encode, reconnect."""
 
     def __init__(
@@ -350,15 +357,6 @@ class StreamReader:
         """Ask the thread to stop (it closes the connection within a read timeout)."""
         self._hand.closed = True
         self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        """Wait for the thread to end (blocking: executor)."""
-        self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the thread still runs."""
-        return self._thread.is_alive()
 
     def request_keyframe(self) -> None:
         """Encode the next picture as a keyframe."""

@@ -322,12 +322,7 @@ class Mp4Writer:
             container = av.open(str(self.path), "w", format="mp4", options=MP4_OPTIONS)
         except av.FFmpegError as err:
             raise _os_error(err) from err
-        stream = container.add_stream("h264", rate=1)
-        stream.width, stream.height = first.width, first.height
-        stream.pix_fmt = PIXEL_FORMAT
-        stream.time_base = TIME_BASE
-        stream.codec_context.extradata = parameter_sets(first.data)
-        self._container, self._stream = container, stream
+        self._container, self._stream = container, add_h264_stream(container, first)
         self._first_pts = first.pts
         self.first_time = first.time
 
@@ -366,6 +361,16 @@ class Mp4Writer:
             if container is not None:
                 with contextlib.suppress(av.FFmpegError, OSError):
                     container.close()
+
+
+def add_h264_stream(container: Any, first: EncodedPacket) -> Any:
+    """Add the H.264 stream of packets whose first (a keyframe) is ``first``."""
+    stream = container.add_stream("h264", rate=1)
+    stream.width, stream.height = first.width, first.height
+    stream.pix_fmt = PIXEL_FORMAT
+    stream.time_base = TIME_BASE
+    stream.codec_context.extradata = parameter_sets(first.data)
+    return stream
 
 
 def _os_error(err: av.FFmpegError) -> OSError:

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
-from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockModule,
-    MockPlatform,
-    mock_integration,
-    mock_platform,
-)
 
+from tests.conftest import add_cameras
 from tools.streams import RtspServer, SceneClip, SceneSpec, render_scene
 
 from .peephole import RING, SIZE, StreamCamera
@@ -67,23 +58,7 @@ async def setup_camera(
 ) -> StreamCamera:
     """Add the camera entities to HA (through a test platform) and a ring source."""
 
-    async def _setup_platform(
-        hass: HomeAssistant,
-        config: Any,
-        async_add_entities: AddEntitiesCallback,
-        discovery_info: Any = None,
-    ) -> None:
-        async_add_entities([camera, sub_camera])
-
-    mock_integration(hass, MockModule("street_cam"))
-    mock_platform(
-        hass, "street_cam.camera", MockPlatform(async_setup_platform=_setup_platform)
-    )
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(
-        hass, Platform.CAMERA, {Platform.CAMERA: {"platform": "street_cam"}}
-    )
-    await hass.async_block_till_done()
+    await add_cameras(hass, "street_cam", camera, sub_camera)
     hass.states.async_set(RING, "unknown", {"event_types": ["ring"]})
     return camera
 

@@ -25,19 +25,14 @@ import aiohttp
 import av
 from homeassistant.components.camera import Camera, async_request_stream
 from homeassistant.components.camera.helper import get_camera_from_entity_id
-from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    MockModule,
-    MockPlatform,
     async_mock_service,
-    mock_integration,
-    mock_platform,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -49,6 +44,7 @@ from custom_components.peephole.const import (
     DOMAIN,
 )
 from custom_components.peephole.masked_stream import STREAM_USER
+from tests.conftest import add_cameras
 from tests.demo_process import free_port
 from tools.streams import (
     RtspServer,
@@ -391,22 +387,7 @@ async def test_a_stills_camera_streams_masked_too(
     """The ESP32-CAM kind (no stream of its own): its stills make the stream."""
     still = StillsCamera(clip)
 
-    async def _setup_platform(
-        hass: HomeAssistant,
-        config: Any,
-        async_add_entities: AddEntitiesCallback,
-        discovery_info: Any = None,
-    ) -> None:
-        async_add_entities([still])
-
-    mock_integration(hass, MockModule("porch_still"))
-    mock_platform(
-        hass, "porch_still.camera", MockPlatform(async_setup_platform=_setup_platform)
-    )
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(
-        hass, Platform.CAMERA, {Platform.CAMERA: {"platform": "porch_still"}}
-    )
+    await add_cameras(hass, "porch_still", still)
     hass.states.async_set("event.porch_button", "unknown", {"event_types": ["ring"]})
     entry = MockConfigEntry(
         domain=DOMAIN,
