@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -20,6 +21,8 @@ from .const import CONF_FRAME_INTERVAL, DEFAULT_FRAME_INTERVAL
 from .doorbell import Peephole, PeepholeConfigEntry
 from .entity import PeepholeEntity
 from .masked_stream import internal_url
+from .pipeline import SourceMode
+from .source import DoorbellSource
 
 PARALLEL_UPDATES = 0
 
@@ -131,9 +134,14 @@ class PeepholeCamera(PeepholeEntity, Camera):
     ) -> web.StreamResponse | None:
         """Serve an MJPEG stream of masked frames.
 
-        A dropped frame repeats the last masked frame instead of ending the stream;
-        the stream ends when the source is gone.
+        From a camera's stream, every masked picture as it comes (the source's
+        rate); from snapshots, one per frame interval. A dropped frame repeats
+        the last masked frame instead of ending the stream; the stream ends when
+        the source is gone.
         """
+        view = self.peephole.view_source
+        if view is not None and view.mode is SourceMode.STREAM:
+            return await self._async_stream_mjpeg(request, view)
         last_frame: bytes | None = None
 
         async def _next_frame() -> bytes | None:
@@ -148,3 +156,24 @@ class PeepholeCamera(PeepholeEntity, Camera):
         return await async_get_still_stream(
             request, _next_frame, self.content_type, self.frame_interval
         )
+
+    async def _async_stream_mjpeg(
+        self, request: web.Request, source: DoorbellSource
+    ) -> web.StreamResponse | None:
+        """MJPEG of every masked picture of a stream (the placeholder when private)."""
+        seq = -1
+        last_frame: bytes | None = None
+
+        async def _next_frame() -> bytes | None:
+            nonlocal seq, last_frame
+            if self.peephole.privacy_mode:
+                await asyncio.sleep(self.frame_interval)
+                return await self.peephole.async_placeholder()
+            try:
+                seq, last_frame = await self.peephole.async_stream_picture(source, seq)
+            except HomeAssistantError:
+                if not source.camera_available:
+                    return None
+            return last_frame
+
+        return await async_get_still_stream(request, _next_frame, self.content_type, 0)

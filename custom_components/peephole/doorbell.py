@@ -427,11 +427,27 @@ class Peephole:
         request finds a picture at once); a picture younger than ``reuse_for``
         is served again, an older one waits for the next.
         """
+        return (await self.async_stream_picture(source))[1]
+
+    async def async_stream_picture(
+        self, source: DoorbellSource, after: int | None = None
+    ) -> tuple[int, bytes]:
+        """Return ``(seq, JPEG)`` of a stream's masked picture (the placeholder if private).
+
+        With ``after``, a picture newer than that one (an MJPEG viewer gets
+        every picture, at the source's rate); without, a recent one will do.
+        """
         turned_on = self.privacy_turned_on
         source.async_touch_live()
         feed = source.feed
         picture = feed.latest
-        if picture is None or time.time() - picture.time >= max(self.reuse_for, 0.1):
+        if (
+            picture is None
+            or (after is not None and picture.seq <= after)
+            or (
+                after is None and time.time() - picture.time >= max(self.reuse_for, 0.1)
+            )
+        ):
             after = picture.seq if picture is not None else -1
             try:
                 async with asyncio.timeout(SOURCE_IMAGE_TIMEOUT):
@@ -452,7 +468,7 @@ class Peephole:
                 translation_key="frame_dropped",
                 translation_placeholders={"reason": "decode"},
             )
-        return await self._async_unless_private(picture.jpeg, turned_on)
+        return picture.seq, await self._async_unless_private(picture.jpeg, turned_on)
 
     async def async_feed_frame(self, camera_entity_id: str) -> tuple[bytes, int] | None:
         """Take one masked still for a feed: ``(JPEG, generation)``, or None.

@@ -272,3 +272,43 @@ async def test_a_sub_stream_feeds_the_live_view(
         )
         assert peephole.live_source.stats.width == 320
         assert sub_camera.stills == setup_camera.stills == 0
+
+
+async def test_mjpeg_live_view_at_the_streams_rate(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    setup_camera: StreamCamera,
+    rtsp: RtspServer,
+    clip: SceneClip,
+) -> None:
+    """The masked camera's MJPEG gives every masked picture of the stream."""
+    entry = await start_peephole(hass, setup_camera, rtsp, rtsp.url())
+    # Past the stream's start (a new RTSP client gets its first GOP in a burst).
+    await until(lambda: ring_span(entry) >= 1.5)
+    client = await hass_client()
+    response = await client.get("/api/camera_proxy_stream/camera.front_door")
+    assert response.status == 200
+    data = b""
+    started = None
+    async with asyncio.timeout(30):
+        while data.count(b"\xff\xd9") < 3 * SPEC.fps:
+            data += await response.content.readany()
+            if started is None and b"\xff\xd9" in data:
+                started = time.monotonic()
+    seconds = time.monotonic() - started
+    response.close()
+    jpegs = [
+        part[part.index(b"\xff\xd8") :]
+        for part in data.split(b"--frameboundary")
+        if b"\xff\xd8" in part and b"\xff\xd9" in part
+    ]
+    numbers = []
+    for jpeg in jpegs[1:-1]:  # (HA's MJPEG sends its first picture twice)
+        with av.open(io.BytesIO(jpeg[: jpeg.rindex(b"\xff\xd9") + 2])) as container:
+            rgb = next(container.decode(video=0)).to_ndarray(format="rgb24")
+        assert not canary_visible(rgb)
+        numbers.append(decode_frame_number(rgb))
+    assert None not in numbers
+    steps = [(b - a) % clip.spec.frames for a, b in itertools.pairwise(numbers)]
+    assert all(step == 1 for step in steps), numbers  # every picture, no repeats
+    assert len(jpegs) / seconds >= 0.8 * SPEC.fps
