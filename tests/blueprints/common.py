@@ -1,4 +1,4 @@
-"""Helpers for the blueprint tests: set up automations, ring, tap, let time pass.
+"""Helpers for the blueprint tests: set up automations and test entities, ring, tap, wait.
 
 Every test sets up the real Peephole integration (``init_integration``), so the rings
 come from the real ``event.front_door_doorbell`` after a press on its source entity,
@@ -16,13 +16,22 @@ import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import STATE_ON
+from homeassistant.config_entries import ConfigEntry, ConfigFlow
+from homeassistant.const import STATE_ON, Platform
 from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    MockPlatform,
     async_fire_time_changed,
     async_mock_service,
+    mock_config_flow,
+    mock_integration,
+    mock_platform,
 )
 
 from tests.conftest import RING_EVENT
@@ -180,3 +189,47 @@ async def ask(hass: HomeAssistant, text: str) -> str:
     assert result is not None
     speech: str = result["response"]["speech"]["plain"]["speech"]  # type: ignore[index,call-overload]
     return speech
+
+
+class _TestFlow(ConfigFlow):
+    """A test integration's config flow (HA needs one to set up a config entry)."""
+
+    VERSION = 1
+
+
+async def async_setup_entities(
+    hass: HomeAssistant, domain: str, entities: dict[Platform, list[Entity]]
+) -> MockConfigEntry:
+    """Add ``entities`` through a test integration's config entry and platforms.
+
+    Each platform's component (``tts``, ``media_player``, ``ai_task``...) is HA's
+    own, set up first.
+    """
+
+    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        await hass.config_entries.async_forward_entry_setups(entry, list(entities))
+        return True
+
+    def platform(added: list[Entity]) -> MockPlatform:
+        async def setup(
+            hass: HomeAssistant, entry: ConfigEntry, add: AddEntitiesCallback
+        ) -> None:
+            add(added)
+
+        return MockPlatform(async_setup_entry=setup)
+
+    mock_integration(hass, MockModule(domain, async_setup_entry=setup_entry))
+    mock_platform(hass, f"{domain}.config_flow")
+    for name, added in entities.items():
+        mock_platform(hass, f"{domain}.{name}", platform(added))
+        assert await async_setup_component(hass, name, {})
+    entry = MockConfigEntry(domain=domain)
+    entry.add_to_hass(hass)
+    with mock_config_flow(domain, _TestFlow):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    for added in entities.values():
+        for entity in added:
+            assert entity.entity_id is not None
+            assert hass.states.get(entity.entity_id) is not None
+    return entry

@@ -21,23 +21,13 @@ from homeassistant.components.media_player import (
     MediaType,
 )
 from homeassistant.components.tts import TextToSpeechEntity, TtsAudioType
-from homeassistant.config_entries import ConfigEntry, ConfigFlow
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    MockModule,
-    MockPlatform,
-    mock_config_flow,
-    mock_integration,
-    mock_platform,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.peephole.const import (
     CONF_FEED_FPS,
@@ -48,7 +38,13 @@ from custom_components.peephole.const import (
     CONF_RECORD,
 )
 
-from .common import PEEPHOLE_BLUEPRINTS, PHONES, mock_services, until
+from .common import (
+    PEEPHOLE_BLUEPRINTS,
+    PHONES,
+    async_setup_entities,
+    mock_services,
+    until,
+)
 
 
 @pytest.fixture
@@ -192,50 +188,6 @@ class Door:
     speaker: DoorSpeaker = field(default_factory=lambda: DoorSpeaker("Door speaker"))
     porch: DoorSpeaker = field(default_factory=lambda: DoorSpeaker("Porch speaker"))
     voice: DoorVoice = field(default_factory=DoorVoice)
-
-
-class _TestFlow(ConfigFlow):
-    """A test integration's config flow (HA needs one to set up a config entry)."""
-
-    VERSION = 1
-
-
-async def async_setup_entities(
-    hass: HomeAssistant, domain: str, entities: dict[Platform, list[Entity]]
-) -> MockConfigEntry:
-    """Add ``entities`` through a test integration's config entry and platforms.
-
-    Each platform's component (``tts``, ``media_player``, ``ai_task``...) is HA's
-    own, set up first.
-    """
-
-    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-        await hass.config_entries.async_forward_entry_setups(entry, list(entities))
-        return True
-
-    def platform(added: list[Entity]) -> MockPlatform:
-        async def setup(
-            hass: HomeAssistant, entry: ConfigEntry, add: AddEntitiesCallback
-        ) -> None:
-            add(added)
-
-        return MockPlatform(async_setup_entry=setup)
-
-    mock_integration(hass, MockModule(domain, async_setup_entry=setup_entry))
-    mock_platform(hass, f"{domain}.config_flow")
-    for name, added in entities.items():
-        mock_platform(hass, f"{domain}.{name}", platform(added))
-        assert await async_setup_component(hass, name, {})
-    entry = MockConfigEntry(domain=domain)
-    entry.add_to_hass(hass)
-    with mock_config_flow(domain, _TestFlow):
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-    for added in entities.values():
-        for entity in added:
-            assert entity.entity_id is not None
-            assert hass.states.get(entity.entity_id) is not None
-    return entry
 
 
 @pytest.fixture

@@ -31,13 +31,14 @@ from .common import (
     PEEPHOLE_MOTION,
     PRIVACY,
     ask,
+    async_setup_entities,
     at,
     press,
     settle,
     setup_automations,
     until,
 )
-from .conftest import DoorSpeaker, async_setup_entities
+from .conftest import DoorSpeaker
 
 BLUEPRINT = "ask_the_house.yaml"
 

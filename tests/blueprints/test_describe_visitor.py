@@ -47,6 +47,7 @@ from .common import (
     PEEPHOLE_CAMERA,
     PRIVACY,
     ask,
+    async_setup_entities,
     at,
     mock_services,
     press,
@@ -54,7 +55,6 @@ from .common import (
     until_done,
     wait,
 )
-from .conftest import async_setup_entities
 from .describer import Describer, Picture
 
 STREET = [
