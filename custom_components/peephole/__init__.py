@@ -18,6 +18,7 @@ from .const import CONF_CAMERA_ENTITY, DOMAIN, ISSUE_DISK_FULL
 from .doorbell import Peephole, PeepholeConfigEntry
 from .masking import MaskError, load_codec
 from .panel import async_register_panel
+from .panel_api import async_setup_panel_api
 from .recording import ClipRecorder, RecordingSettings
 from .repairs import async_clear_issues
 from .services import async_setup_services
@@ -50,6 +51,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register Peephole's actions (once, for all entries)."""
     async_setup_services(hass)
     async_setup_websocket(hass)
+    async_setup_panel_api(hass)
     await async_register_panel(hass)
     hass.http.register_view(ClipView())
     async_setup_share_services(hass)

@@ -722,13 +722,27 @@ async def _async_list_shares(call: ServiceCall) -> ServiceResponse:
 
 async def _async_export_clips(call: ServiceCall) -> ServiceResponse:
     """Write a zip of clips (as stored, masked) with a manifest of SHA-256 hashes."""
-    hass = call.hass
-    entry = async_get_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    return await async_export_clips(
+        call.hass,
+        call.data[ATTR_CONFIG_ENTRY_ID],
+        call.data[ATTR_CLIP_IDS],
+        call.data.get(ATTR_SHARE_ID),
+    )
+
+
+async def async_export_clips(
+    hass: HomeAssistant,
+    entry_id: str,
+    clip_ids: list[str],
+    share_id: str | None = None,
+) -> dict[str, Any]:
+    """Export clips of an entry (the export_clips action and the panel)."""
+    entry = async_get_entry(hass, entry_id)
     registry = await _async_registry(hass)
-    clip_ids: list[str] = list(dict.fromkeys(call.data[ATTR_CLIP_IDS]))
+    clip_ids = list(dict.fromkeys(clip_ids))
     _check_clips(entry, clip_ids)
     share_record = None
-    if (share_id := call.data.get(ATTR_SHARE_ID)) is not None:
+    if share_id is not None:
         share = registry.shares.get(share_id)
         if share is None or share.entry_id != entry.entry_id:
             raise ServiceValidationError(
