@@ -19,9 +19,11 @@ from .doorbell import Peephole, PeepholeConfigEntry
 from .masking import MaskError, load_codec
 from .panel import async_register_panel
 from .panel_api import async_setup_panel_api
+from .panel_shares import async_setup_panel_shares
 from .recording import ClipRecorder, RecordingSettings
 from .repairs import async_clear_issues
 from .services import async_setup_services
+from .share_page import SharePageView
 from .share_services import async_get_registry, async_setup_share_services
 from .share_view import ShareView
 from .sources import (
@@ -52,10 +54,12 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     async_setup_websocket(hass)
     async_setup_panel_api(hass)
+    async_setup_panel_shares(hass)
     await async_register_panel(hass)
     hass.http.register_view(ClipView())
     async_setup_share_services(hass)
     hass.http.register_view(ShareView())
+    hass.http.register_view(SharePageView())
     return True
 
 

@@ -84,6 +84,9 @@ STORAGE_VERSION: Final = 1
 STORAGE_KEY: Final = f"{DOMAIN}.shares"
 SHARE_URL_BASE: Final = "/api/peephole/share"
 EVENT_SHARE_ACCESSED: Final = "peephole_share_accessed"
+# The recipient's page of a share (share_page.py): a resource no file URL can
+# name (a path segment is never empty), so its token opens the page only.
+PAGE_RESOURCE: Final = ""
 # Ended shares stay listed (and explain their audit records) this long.
 KEEP_ENDED: Final = timedelta(days=30)
 
@@ -177,7 +180,7 @@ class _StrictStore(Store[dict[str, Any]]):
 class Grant:
     """What an allowed access serves."""
 
-    path: Path
+    path: Path | None  # None: the recipient's page (nothing from disk)
     content_type: str
     share_id: str
 
@@ -386,13 +389,7 @@ class ShareRegistry:
 
     # --- links ------------------------------------------------------------------------------
 
-    def links(self, entry: PeepholeConfigEntry, share: Share) -> list[dict[str, str]]:
-        """Mint one link per resource of a new share (tokens are never stored)."""
-        key = entry_key(entry)
-        if key is None:  # pragma: no cover - the store loads before the entry is up
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="share_not_saved"
-            )
+    def _base_url(self, share: Share) -> str | None:
         try:
             base: str | None = get_url(
                 self.hass,
@@ -403,6 +400,20 @@ class ShareRegistry:
             )
         except NoURLAvailableError:
             base = None
+        return base
+
+    def _key(self, entry: PeepholeConfigEntry) -> bytes:
+        key = entry_key(entry)
+        if key is None:  # pragma: no cover - the store loads before the entry is up
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="share_not_saved"
+            )
+        return key
+
+    def links(self, entry: PeepholeConfigEntry, share: Share) -> list[dict[str, str]]:
+        """Mint one link per resource of a share (tokens are never stored)."""
+        key = self._key(entry)
+        base = self._base_url(share)
         now = dt_util.utcnow()
         links = []
         for resource in share.resources:
@@ -416,6 +427,13 @@ class ShareRegistry:
                 }
             )
         return links
+
+    def page_link(self, entry: PeepholeConfigEntry, share: Share) -> dict[str, str]:
+        """Mint the link of a share's page for the recipient."""
+        token = mint_token(self._key(entry), share, PAGE_RESOURCE, now=dt_util.utcnow())
+        path = f"{SHARE_URL_BASE}/{share.id}?token={token}"
+        base = self._base_url(share)
+        return {"path": path, "url": f"{base}{path}" if base else path}
 
     # --- access -------------------------------------------------------------------------------
 
@@ -454,7 +472,7 @@ class ShareRegistry:
                 token=fingerprint(token) if token else "",
             )
             self.audit.append(record)
-            if share is not None and reason is None:
+            if share is not None and reason is None and resource != PAGE_RESOURCE:
                 self.shares[share.id] = count_view(share)
             try:
                 await self.async_save()
@@ -514,10 +532,17 @@ class ShareRegistry:
         ):
             return Refusal.BAD_TOKEN, None
         refusal = check_access(
-            share, rule_for(entry, share), resource=resource, origin=origin, now=now
+            share,
+            rule_for(entry, share),
+            # The page is open while the share is: as for its first resource.
+            resource=share.resources[0] if resource == PAGE_RESOURCE else resource,
+            origin=origin,
+            now=now,
         )
         if refusal is not None:
             return refusal, None
+        if resource == PAGE_RESOURCE:
+            return None, Grant(None, "text/html", share.id)
         if share.kind is ShareKind.SNAPSHOT:
             if entry.runtime_data.privacy_mode:
                 return Refusal.PRIVACY_MODE, None
@@ -615,6 +640,7 @@ async def _async_publish(
             translation_domain=DOMAIN, translation_key="share_not_saved"
         ) from err
     links = registry.links(entry, share)
+    page = registry.page_link(entry, share)
     LOGGER.info(
         "%s: shared %s with %s until %s",
         entry.title,
@@ -631,23 +657,47 @@ async def _async_publish(
         "max_views": share.max_views,
         "url": links[0]["url"],
         "links": links,
+        # The page the recipient opens: the clips with a player, when the link
+        # ends, views left (the raw file links above keep working for scripts).
+        "page_url": page["url"],
     }
 
 
 async def _async_create_share(call: ServiceCall) -> ServiceResponse:
     """Share named clips, or one masked snapshot, with one named recipient."""
-    hass = call.hass
-    entry = async_get_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    return await async_create_share(
+        call.hass,
+        entry_id=call.data[ATTR_CONFIG_ENTRY_ID],
+        recipient=call.data[ATTR_RECIPIENT],
+        clip_ids=call.data.get(ATTR_CLIP_IDS, []),
+        snapshot=call.data[ATTR_SNAPSHOT],
+        expires_in=call.data.get(ATTR_EXPIRES_IN),
+        max_views=call.data.get(ATTR_MAX_VIEWS),
+        remote=call.data[ATTR_ALLOW_REMOTE],
+        user_id=call.context.user_id,
+    )
+
+
+async def async_create_share(
+    hass: HomeAssistant,
+    *,
+    entry_id: str,
+    recipient: str,
+    clip_ids: list[str],
+    snapshot: bool,
+    expires_in: float | None,
+    max_views: int | None,
+    remote: bool,
+    user_id: str | None,
+) -> dict[str, Any]:
+    """Create a share (the create_share action and the panel); ``expires_in`` hours."""
+    entry = async_get_entry(hass, entry_id)
     registry = await _async_registry(hass)
-    clip_ids: list[str] = call.data.get(ATTR_CLIP_IDS, [])
-    snapshot: bool = call.data[ATTR_SNAPSHOT]
     if snapshot == bool(clip_ids):
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="clips_or_snapshot"
         )
-    recipient: str = call.data[ATTR_RECIPIENT]
     rules = rules_from_options(entry.options.get(CONF_RECIPIENTS), entry.entry_id)
-    hours = call.data.get(ATTR_EXPIRES_IN)
     try:
         share = plan_share(
             rules.get(fold(recipient)),
@@ -655,11 +705,11 @@ async def _async_create_share(call: ServiceCall) -> ServiceResponse:
             entry_id=entry.entry_id,
             kind=ShareKind.SNAPSHOT if snapshot else ShareKind.CLIPS,
             clip_ids=clip_ids,
-            expires_in=timedelta(hours=hours) if hours is not None else None,
-            max_views=call.data.get(ATTR_MAX_VIEWS),
-            remote=call.data[ATTR_ALLOW_REMOTE],
+            expires_in=timedelta(hours=expires_in) if expires_in is not None else None,
+            max_views=max_views,
+            remote=remote,
             now=dt_util.utcnow(),
-            created_by=call.context.user_id,
+            created_by=user_id,
         )
     except SharingError as err:
         raise _validation_error(err) from err

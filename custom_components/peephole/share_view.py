@@ -11,6 +11,7 @@ cloud never counts as local.
 from __future__ import annotations
 
 from http import HTTPStatus
+from pathlib import Path
 from typing import BinaryIO, Final
 
 from aiohttp import web
@@ -71,21 +72,21 @@ class ShareView(HomeAssistantView):
             client=request.remote,
             cloud=is_cloud_request(hass),
         )
-        if grant is None:
+        if grant is None or grant.path is None:  # (the page is share_page.py's)
             return refused()
-        return await _async_stream(hass, request, grant)
+        return await _async_stream(hass, request, grant, grant.path)
 
     post = put = patch = delete = head = get
 
 
 async def _async_stream(
-    hass: HomeAssistant, request: web.Request, grant: Grant
+    hass: HomeAssistant, request: web.Request, grant: Grant, path: Path
 ) -> web.StreamResponse:
     """Send the whole file (no ranges: one request is one counted view)."""
 
     def _open() -> tuple[BinaryIO, int]:
-        file = grant.path.open("rb")
-        return file, grant.path.stat().st_size
+        file = path.open("rb")
+        return file, path.stat().st_size
 
     try:
         file, size = await hass.async_add_executor_job(_open)
