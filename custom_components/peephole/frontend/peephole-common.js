@@ -163,6 +163,20 @@ export function openDialog(root, { title, build, className = "" }) {
       dialog.close();
     };
     dialog.append(heading, build(close));
+    // Tab and Shift+Tab go round the dialog's controls (never out of it).
+    dialog.addEventListener("keydown", (event) => {
+      if (event.key !== "Tab") return;
+      const controls = [...dialog.querySelectorAll("button, a[href], input, select, textarea, [tabindex]")]
+        .filter((el) => !el.disabled && !el.hidden && el.tabIndex >= 0 && el.getClientRects().length);
+      if (!controls.length) return;
+      const active = dialog.getRootNode().activeElement;
+      const index = controls.indexOf(active);
+      const next = event.shiftKey
+        ? controls[index <= 0 ? controls.length - 1 : index - 1]
+        : controls[index < 0 || index === controls.length - 1 ? 0 : index + 1];
+      event.preventDefault();
+      next.focus();
+    });
     dialog.addEventListener("close", () => {
       dialog.remove();
       resolve(result);

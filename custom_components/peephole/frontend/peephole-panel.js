@@ -31,10 +31,11 @@ const STYLE = `
     font-family: var(--paper-font-body1_-_font-family, Roboto, "Noto Sans", sans-serif);
     -webkit-font-smoothing: antialiased;
   }
+  /* The theme's surface and text colours (readable in light and dark themes). */
   header {
-    background: var(--app-header-background-color, var(--primary-color, #03a9f4));
-    color: var(--app-header-text-color, var(--text-primary-color, #fff));
-    border-bottom: var(--app-header-border-bottom, none);
+    background: var(--card-background-color, var(--ha-card-background, #fff));
+    color: var(--primary-text-color, #212121);
+    border-bottom: 1px solid var(--divider-color, rgba(0, 0, 0, 0.12));
   }
   .toolbar { display: flex; align-items: center; gap: 8px; height: var(--header-height, 56px); padding: 0 12px; }
   .toolbar h1 { font-size: 20px; font-weight: 400; margin: 0 0 0 8px; }
@@ -48,11 +49,13 @@ const STYLE = `
     background: none; border: 0; color: inherit; opacity: 0.85; padding: 12px 16px; cursor: pointer;
     border-bottom: 2px solid transparent; white-space: nowrap;
   }
-  .tab[aria-selected="true"] { opacity: 1; border-bottom-color: currentColor; }
+  .tab { opacity: 1; color: var(--secondary-text-color, #5f6368); }
+  .tab[aria-selected="true"] { color: var(--primary-text-color, #212121); border-bottom-color: var(--primary-color, #03a9f4); }
   .tab:focus-visible { outline-color: currentColor; outline-offset: -4px; }
-  main { max-width: 1100px; margin: 0 auto; padding: 16px; box-sizing: border-box; }
-  :host([narrow]) main { padding: 8px; }
-  main.zones { max-width: none; padding: 0; }
+  #view { max-width: 1100px; margin: 0 auto; padding: 16px; box-sizing: border-box; }
+  :host([narrow]) #view { padding: 8px; }
+  #view.zones { max-width: none; padding: 0; }
+  #view:focus { outline: none; }
   .card {
     background: var(--card-background-color, var(--ha-card-background, #fff));
     border-radius: var(--ha-card-border-radius, 12px);
@@ -177,7 +180,7 @@ class PeepholePanel extends HTMLElement {
             class: "tab", role: "tab", id: `tab-${view}`, "aria-controls": "view", dataset: { view },
             onclick: () => this._navigate(view),
           }, t(`tab_${view}`))))),
-      h("main", { id: "view", role: "tabpanel", tabindex: "-1" }),
+      h("main", {}, h("div", { id: "view", role: "tabpanel", tabindex: "-1" })),
     );
     try {
       const answer = await this._ws({ type: "peephole/panel/doorbells" });
