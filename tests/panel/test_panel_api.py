@@ -344,12 +344,14 @@ async def test_unknown_entries_are_refused(
 
 async def test_no_picture_or_clip_over_the_websocket(
     hass: HomeAssistant,
-    ws: Ws,
+    hass_ws_client: WebSocketGenerator,
     integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """With debug logging on, no message carries a JPEG or an MP4, in any form."""
     caplog.set_level(logging.DEBUG, logger="homeassistant.components.websocket_api")
+    # (Newer Home Assistant reads the level when the connection opens.)
+    ws = Ws(await hass_ws_client(hass))
     clips = [await add_clip(hass, integration, today_at(h)) for h in (7, 8)]
     entry_id = integration.entry_id
     await ws.result("peephole/panel/doorbells")

@@ -212,9 +212,11 @@ export const SHARED_STYLE = `
   input:focus-visible, a:focus-visible, summary:focus-visible {
     outline: 2px solid var(--primary-color, #03a9f4); outline-offset: 2px;
   }
-  .button.primary { background: var(--primary-color, #03a9f4); border-color: var(--primary-color, #03a9f4);
-    color: var(--text-primary-color, #fff); }
-  .button.danger { background: var(--error-color, #db4437); border-color: var(--error-color, #db4437); color: #fff; }
+  /* Tinted, with the theme's text colour: readable on any theme's primary colour. */
+  .button.primary { background: rgba(var(--rgb-primary-color, 3, 169, 244), 0.2);
+    border: 2px solid var(--primary-color, #03a9f4); color: var(--primary-text-color, #212121); }
+  .button.danger { background: rgba(var(--rgb-error-color, 219, 68, 55), 0.14);
+    border: 2px solid var(--error-color, #db4437); color: var(--primary-text-color, #212121); }
   .button[aria-pressed="true"] { background: rgba(var(--rgb-primary-color, 3, 169, 244), 0.16);
     border-color: var(--primary-color, #03a9f4); }
   .button:disabled { opacity: 0.5; cursor: default; }

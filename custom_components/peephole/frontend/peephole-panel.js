@@ -97,11 +97,10 @@ const STYLE = `
   .share:first-of-type { border-top: 0; }
   .share .line { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; justify-content: space-between; }
   .share details { margin-top: 6px; }
-  .share summary { cursor: pointer; color: var(--primary-color, #03a9f4); font-size: 14px; }
-  .outcome-allowed { color: var(--success-color, #2e7d32); }
-  .outcome-refused { color: var(--error-color, #c62828); }
+  .share summary { cursor: pointer; color: var(--primary-text-color, #212121); font-size: 14px; text-decoration: underline; }
+  .outcome-allowed, .outcome-refused { font-weight: 500; }
   .table-wrap { overflow-x: auto; }
-  a.link { color: var(--primary-color, #03a9f4); }
+  a.link { color: var(--primary-text-color, #212121); text-decoration: underline; }
   @media (max-width: 600px) {
     li.clip { grid-template-columns: 112px minmax(0, 1fr); gap: 8px; }
     .thumb { width: 112px; }
