@@ -21,7 +21,9 @@ export async function shareClips(root, hass, t, { entryId, clipIds, describe }) 
         h("div", { class: "dialog-actions" }, h("button", { class: "button", onclick: () => close() }, t("close")))),
     });
   }
-  return openDialog(root, {
+  // The share made (also when the dialog is then closed with Escape).
+  const made = {};
+  const closed = await openDialog(root, {
     title: t("share_title"),
     className: "share-dialog",
     build: (close) => {
@@ -88,6 +90,7 @@ export async function shareClips(root, hass, t, { entryId, clipIds, describe }) 
           showLink(result, t, share);
           result.dataset.shareId = share.share_id;
           created = share;
+          made.share = share;
         } catch (err) {
           message.textContent = errorText(err);
           create.disabled = false;
@@ -105,6 +108,7 @@ export async function shareClips(root, hass, t, { entryId, clipIds, describe }) 
       return body;
     },
   });
+  return closed || made.share;
 }
 
 function showLink(result, t, share) {
