@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
+from homeassistant.util.file import WriteError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.peephole.const import (
     CONF_CAMERA_ENTITY,
     CONF_FRAME_INTERVAL,
+    CONF_LIVE_CAMERA,
     CONF_MOTION_ENTITY,
     CONF_RING_ENTITY,
     CONF_RING_EVENT_TYPES,
+    CONF_SOURCE_MODE,
     CONF_ZONES,
     DOMAIN,
+    SOURCE_MODE_AUTO,
+    SOURCE_MODE_STILLS,
+    SOURCE_MODE_STREAM,
+)
+from custom_components.peephole.share_registry import async_get_registry
+from custom_components.peephole.sharing import (
+    RECIPIENT_ID_RE,
+    ShareKind,
+    plan_share,
+    rule_from_storage,
 )
 from custom_components.peephole.zones import MAX_ZONES
 
@@ -28,7 +44,9 @@ from .conftest import CAMERA, MOTION, RING_BINARY, RING_EVENT
 
 pytestmark = pytest.mark.usefixtures("sources")
 
+FAMILY_ID = "F" * 22
 FAMILY = {
+    "id": FAMILY_ID,
     "name": "family",
     "clips": True,
     "snapshots": True,
@@ -364,6 +382,7 @@ async def test_options_flow_event_source(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert init_integration.options == {
+        CONF_SOURCE_MODE: SOURCE_MODE_AUTO,
         CONF_FRAME_INTERVAL: 0.1,
         CONF_RING_EVENT_TYPES: ["ring", "long_press"],
     }
@@ -387,7 +406,77 @@ async def test_options_flow_binary_sensor_source(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()  # the entry reloads with the new settings
     # Settings keep the zones and drop event types that no longer apply.
-    assert init_integration.options == {CONF_FRAME_INTERVAL: 2, CONF_ZONES: [STREET]}
+    assert init_integration.options == {
+        CONF_SOURCE_MODE: SOURCE_MODE_AUTO,
+        CONF_FRAME_INTERVAL: 2,
+        CONF_ZONES: [STREET],
+    }
+
+
+async def test_options_flow_source_mode_and_live_camera(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Where pictures come from, and a second camera for the live view."""
+    hass.states.async_set("camera.porch_sub", "idle")
+    result = await _options_step(hass, init_integration, "settings")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SOURCE_MODE: SOURCE_MODE_STILLS,
+            CONF_LIVE_CAMERA: "camera.porch_sub",
+            CONF_FRAME_INTERVAL: 0.5,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options[CONF_SOURCE_MODE] == SOURCE_MODE_STILLS
+    assert init_integration.options[CONF_LIVE_CAMERA] == "camera.porch_sub"
+    peephole = init_integration.runtime_data
+    assert peephole.live_source is not None
+    assert peephole.live_source.camera_entity_id == "camera.porch_sub"
+    assert peephole.view_source is peephole.live_source
+    # The form shows what is set; clearing the live camera removes it.
+    result = await _options_step(hass, init_integration, "settings")
+    key = next(k for k in result["data_schema"].schema if k == CONF_LIVE_CAMERA)
+    assert key.description == {"suggested_value": "camera.porch_sub"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_SOURCE_MODE: SOURCE_MODE_AUTO, CONF_FRAME_INTERVAL: 0.5},
+    )
+    await hass.async_block_till_done()
+    assert CONF_LIVE_CAMERA not in init_integration.options
+    assert init_integration.runtime_data.live_source is None
+
+
+@pytest.mark.parametrize(
+    ("live_camera", "error"),
+    [
+        ("sensor.porch", "not_a_camera"),
+        ("camera.nowhere", "entity_not_found"),
+        ("camera.front_door", "camera_is_peephole"),
+    ],
+)
+async def test_options_flow_live_camera_errors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    live_camera: str,
+    error: str,
+) -> None:
+    result = await _options_step(hass, init_integration, "settings")
+    user_input = {
+        CONF_SOURCE_MODE: SOURCE_MODE_STREAM,
+        CONF_LIVE_CAMERA: live_camera,
+        CONF_FRAME_INTERVAL: 0.5,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_LIVE_CAMERA: error}
+    # What was typed is offered again.
+    key = next(k for k in result["data_schema"].schema if k == CONF_LIVE_CAMERA)
+    assert key.description == {"suggested_value": live_camera}
+    assert CONF_LIVE_CAMERA not in init_integration.options
 
 
 async def test_options_flow_without_ring_state(
@@ -610,18 +699,19 @@ async def test_add_recipient_validation_errors(
         result["flow_id"], {**RECIPIENT_FORM, "max_views": 3}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_integration.options["recipients"] == [
-        FAMILY,
-        {**RECIPIENT_FORM, "max_views": 3},
-    ]
+    family, added = init_integration.options["recipients"]
+    assert family == FAMILY
+    # A new recipient is a new identity.
+    assert RECIPIENT_ID_RE.fullmatch(added.pop("id"))
+    assert added == {**RECIPIENT_FORM, "max_views": 3}
 
 
 async def test_edit_and_remove_recipients(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
+    neighbour = {**RECIPIENT_FORM, "id": "N" * 22, "max_views": 2}
     hass.config_entries.async_update_entry(
-        init_integration,
-        options={"recipients": [FAMILY, {**RECIPIENT_FORM, "max_views": 2}]},
+        init_integration, options={"recipients": [FAMILY, neighbour]}
     )
     await hass.async_block_till_done()
     runtime = init_integration.runtime_data
@@ -638,12 +728,16 @@ async def test_edit_and_remove_recipients(
     assert suggested["name"] == "neighbour"
     assert suggested["max_views"] == 2
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**RECIPIENT_FORM, "max_expiry_hours": 2}
+        result["flow_id"],
+        {**RECIPIENT_FORM, "name": "Mrs Jones", "max_expiry_hours": 2},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
+    # Renamed and changed, the same recipient: the identity stays.
     assert init_integration.options["recipients"][1] == {
         **RECIPIENT_FORM,
+        "id": "N" * 22,
+        "name": "Mrs Jones",
         "max_expiry_hours": 2,
         "max_views": None,
     }
@@ -655,7 +749,7 @@ async def test_edit_and_remove_recipients(
         result["flow_id"], {"recipients": ["family"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert [r["name"] for r in init_integration.options["recipients"]] == ["neighbour"]
+    assert [r["name"] for r in init_integration.options["recipients"]] == ["Mrs Jones"]
 
 
 async def test_edit_recipient_without_view_limit(
@@ -676,3 +770,65 @@ async def test_edit_recipient_without_view_limit(
     }
     assert "max_views" not in suggested
     assert suggested["snapshots"] is True
+
+
+async def test_editing_a_rule_without_identity_gives_it_a_new_one(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A rule stored without an id (shares nothing) gets one when it is edited."""
+    hass.config_entries.async_update_entry(
+        init_integration, options={"recipients": [{**FAMILY, "id": None}]}
+    )
+    await hass.async_block_till_done()
+    result = await _options_step(hass, init_integration, "edit_recipient")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"recipient": "family"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**RECIPIENT_FORM, "name": "family"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    (stored,) = init_integration.options["recipients"]
+    assert RECIPIENT_ID_RE.fullmatch(stored["id"])
+
+
+@pytest.mark.parametrize("step", ["edit_recipient", "remove_recipients"])
+async def test_rule_change_is_not_saved_when_the_shares_cannot_be(
+    hass: HomeAssistant, init_integration: MockConfigEntry, step: str
+) -> None:
+    """The shares are narrowed on disk before the rule changes, or it does not."""
+    hass.config_entries.async_update_entry(
+        init_integration, options={"recipients": [FAMILY]}
+    )
+    await hass.async_block_till_done()
+    registry = async_get_registry(hass)
+    share = plan_share(
+        rule_from_storage(FAMILY, init_integration.entry_id),
+        recipient="family",
+        entry_id=init_integration.entry_id,
+        kind=ShareKind.SNAPSHOT,
+        now=dt_util.utcnow(),
+    )
+    await registry.async_add(share, None)
+    result = await _options_step(hass, init_integration, step)
+    if step == "edit_recipient":
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"recipient": "family"}
+        )
+        # No more snapshots for family: the snapshot share ends.
+        user_input: dict[str, Any] = {**RECIPIENT_FORM, "name": "family"}
+    else:
+        user_input = {"recipients": ["family"]}
+    with patch.object(Store, "_async_write_data", side_effect=WriteError("disk")):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], user_input
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "shares_not_saved"}
+    assert init_integration.options["recipients"] == [FAMILY]
+    # Once the disk works again, the same change goes through, shares first.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert registry.shares[share.id].ended is not None

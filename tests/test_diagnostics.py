@@ -33,6 +33,20 @@ async def test_diagnostics_redacts_the_signing_secret(
     assert diagnostics["sources"]["camera"] == {"entity_id": CAMERA, "state": "idle"}
     assert diagnostics["privacy_mode"] is False
     assert diagnostics["frames"] == {"masked": 0, "dropped": 0, "dropped_by_reason": {}}
+    # The feed (nothing asked for frames yet: recording is off here).
+    feed = diagnostics["feeds"]["camera"]
+    assert feed["camera"] == CAMERA
+    assert feed["state"] == "stopped"
+    assert feed["dropped_frames"] == {}
+    assert set(feed) >= {
+        "source_mode",
+        "codec",
+        "resolution",
+        "source_fps",
+        "delivered_fps",
+        "reconnects",
+    }
+    assert "live_view" not in diagnostics["feeds"]
 
 
 async def test_secret_is_private_and_survives_reload(

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from aiohttp import web
 from homeassistant.components.camera import (
     Camera,
     CameraEntityDescription,
+    CameraEntityFeature,
     async_get_still_stream,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.event import async_track_time_interval
 
 from .const import CONF_FRAME_INTERVAL, DEFAULT_FRAME_INTERVAL
 from .doorbell import Peephole, PeepholeConfigEntry
 from .entity import PeepholeEntity
+from .masked_stream import internal_url
 
 PARALLEL_UPDATES = 0
+
+# How often the masked stream's internal credential changes (when no reader is on).
+CREDENTIAL_ROTATION = timedelta(minutes=10)
 
 # The doorbell's main feature: the entity takes the device's name.
 MASKED_CAMERA = CameraEntityDescription(key="camera", name=None)
@@ -32,13 +40,15 @@ async def async_setup_entry(
 
 
 class PeepholeCamera(PeepholeEntity, Camera):
-    """A camera built only from masked frames (no STREAM feature, on purpose).
+    """A camera built only from masked frames.
 
-    Stills and the MJPEG stream both come from `Peephole.async_masked_image`; a frame
-    that cannot be masked is dropped, never served.
+    Stills and the MJPEG stream come from `Peephole.async_masked_image`; the stream
+    (HLS through HA's stream component, WebRTC through go2rtc where HA runs it) is
+    the masked encode, served to HA's stream machinery on the host only
+    (:mod:`.masked_stream`). A frame that cannot be masked is dropped, never
+    served. In privacy mode there is no stream: the frontend shows the
+    placeholder still.
     """
-
-    _attr_is_streaming = False
 
     def __init__(
         self, peephole: Peephole, description: CameraEntityDescription
@@ -49,6 +59,53 @@ class PeepholeCamera(PeepholeEntity, Camera):
         self._attr_frame_interval = peephole.entry.options.get(
             CONF_FRAME_INTERVAL, DEFAULT_FRAME_INTERVAL
         )
+
+    @property
+    def supported_features(self) -> CameraEntityFeature:
+        """Offer a stream, except in privacy mode."""
+        if self.peephole.privacy_mode:
+            return CameraEntityFeature(0)
+        return CameraEntityFeature.STREAM
+
+    async def stream_source(self) -> str | None:
+        """Return the internal URL of the masked stream (none in privacy mode)."""
+        if self.peephole.privacy_mode:
+            return None
+        return internal_url(
+            self.hass,
+            self.peephole.entry.entry_id,
+            self.peephole.stream_credential.current,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Rotate the stream's credential now and then; stop it in privacy mode."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_track_time_interval(
+                self.hass, self._async_rotate, CREDENTIAL_ROTATION
+            )
+        )
+        self.async_on_remove(self.peephole.async_add_listener(self._async_privacy))
+
+    @callback
+    def _async_privacy(self) -> None:
+        """Privacy mode: stop HA's stream of this camera (its reader ends too)."""
+        if self.peephole.privacy_mode and self.stream is not None:
+            self.hass.async_create_task(
+                self.stream.stop(), f"peephole stop stream {self.entity_id}"
+            )
+
+    async def _async_rotate(self, _now: datetime | None = None) -> None:
+        """Give the internal URL a new credential, unless a reader is connected.
+
+        HA's stream (if any) reads from the new URL from its next connection;
+        the old credential stays good a minute for one on its way.
+        """
+        if self.peephole.stream_connections:
+            return
+        self.peephole.stream_credential.rotate()
+        if self.stream is not None and (source := await self.stream_source()):
+            self.stream.update_source(source)
 
     @property
     def available(self) -> bool:

@@ -19,6 +19,7 @@ from .const import (
     CONF_CAMERA_ENTITY,
     CONF_FEED_FPS,
     CONF_FRAME_INTERVAL,
+    CONF_LIVE_CAMERA,
     CONF_MAX_CLIP_LENGTH,
     CONF_MAX_STORAGE_MB,
     CONF_MIN_FREE_MB,
@@ -29,6 +30,7 @@ from .const import (
     CONF_RETENTION_DAYS,
     CONF_RING_ENTITY,
     CONF_RING_EVENT_TYPES,
+    CONF_SOURCE_MODE,
     CONF_ZONES,
     DEFAULT_FRAME_INTERVAL,
     DOMAIN,
@@ -36,8 +38,17 @@ from .const import (
     MAX_FRAME_INTERVAL,
     MIN_FRAME_INTERVAL,
     RECORDING_DEFAULTS,
+    SOURCE_MODE_AUTO,
+    SOURCE_MODES,
 )
-from .sharing import CONF_RECIPIENTS, SharingError, validate_rules
+from .share_registry import AuditWriteError, async_get_registry
+from .sharing import (
+    CONF_RECIPIENTS,
+    RECIPIENT_ID_RE,
+    SharingError,
+    new_recipient_id,
+    validate_rules,
+)
 from .sources import async_unhide_source_camera
 from .zones import (
     MAX_NAME_LENGTH,
@@ -189,7 +200,8 @@ class PeepholeConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a Peephole doorbell on top of an existing camera."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 1.2: every sharing recipient has an identity (async_migrate_entry).
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
@@ -329,18 +341,36 @@ class PeepholeOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Remove recipients: every share made for them ends at once."""
+        errors: dict[str, str] = {}
         if user_input is not None:
             remove = set(user_input[CONF_RECIPIENTS])
             kept = [r for r in self._recipients if r.get("name") not in remove]
-            return self.async_create_entry(
-                data={**self.config_entry.options, CONF_RECIPIENTS: kept}
-            )
+            if await self._async_apply_to_shares(kept):
+                return self.async_create_entry(
+                    data={**self.config_entry.options, CONF_RECIPIENTS: kept}
+                )
+            errors["base"] = "shares_not_saved"
         return self.async_show_form(
             step_id="remove_recipients",
             data_schema=vol.Schema(
                 {vol.Required(CONF_RECIPIENTS): self._recipient_selector(multiple=True)}
             ),
+            errors=errors,
         )
+
+    async def _async_apply_to_shares(self, recipients: list[dict[str, Any]]) -> bool:
+        """Narrow the shares to the new rules before they are saved; False if not.
+
+        What the new rules take from a link is written to disk first, so that no
+        later rule change can give it back (not even one made before a restart).
+        """
+        try:
+            await async_get_registry(self.hass).async_apply_rules(
+                self.config_entry, recipients
+            )
+        except AuditWriteError:
+            return False
+        return True
 
     async def _async_recipient_form(
         self, step_id: str, user_input: dict[str, Any] | None, editing: str | None
@@ -353,7 +383,13 @@ class PeepholeOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         placeholders = dict(RECIPIENT_PLACEHOLDERS)
         if user_input is not None:
+            # A new recipient is a new identity; an edited one (renamed or not)
+            # keeps its own, and with it the links made for it.
+            known = recipients[index].get("id") if index is not None else None
             rule: dict[str, Any] = {
+                "id": known
+                if isinstance(known, str) and RECIPIENT_ID_RE.fullmatch(known)
+                else new_recipient_id(),
                 "name": user_input[CONF_RECIPIENT_NAME].strip(),
                 "clips": user_input["clips"],
                 "snapshots": user_input["snapshots"],
@@ -376,9 +412,11 @@ class PeepholeOptionsFlow(OptionsFlow):
                 errors[RECIPIENT_ERROR_FIELDS.get(err.key, "base")] = err.key
                 placeholders.update(err.placeholders)
             else:
-                return self.async_create_entry(
-                    data={**self.config_entry.options, CONF_RECIPIENTS: updated}
-                )
+                if await self._async_apply_to_shares(updated):
+                    return self.async_create_entry(
+                        data={**self.config_entry.options, CONF_RECIPIENTS: updated}
+                    )
+                errors["base"] = "shares_not_saved"
         defaults: dict[str, Any] = {
             "clips": True,
             "snapshots": False,
@@ -430,17 +468,34 @@ class PeepholeOptionsFlow(OptionsFlow):
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Live-view frame interval and which ring events count as a press."""
+        """Where pictures come from, the live view, which ring events count."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            kept = {
-                k: v
-                for k, v in self.config_entry.options.items()
-                if k != CONF_RING_EVENT_TYPES
-            }
-            return self.async_create_entry(data={**kept, **user_input})
+            errors = self._validate_live_camera(user_input.get(CONF_LIVE_CAMERA))
+            if not errors:
+                kept = {
+                    k: v
+                    for k, v in self.config_entry.options.items()
+                    if k not in (CONF_RING_EVENT_TYPES, CONF_LIVE_CAMERA)
+                }
+                return self.async_create_entry(data={**kept, **user_input})
 
         options = self.config_entry.options
         fields: dict[vol.Marker, Any] = {
+            vol.Required(
+                CONF_SOURCE_MODE,
+                default=options.get(CONF_SOURCE_MODE, SOURCE_MODE_AUTO),
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(SOURCE_MODES),
+                    translation_key=CONF_SOURCE_MODE,
+                    mode=selector.SelectSelectorMode.LIST,
+                )
+            ),
+            vol.Optional(
+                CONF_LIVE_CAMERA,
+                description={"suggested_value": options.get(CONF_LIVE_CAMERA)},
+            ): SOURCE_SELECTORS[CONF_CAMERA_ENTITY],
             vol.Required(
                 CONF_FRAME_INTERVAL,
                 default=options.get(CONF_FRAME_INTERVAL, DEFAULT_FRAME_INTERVAL),
@@ -472,7 +527,25 @@ class PeepholeOptionsFlow(OptionsFlow):
                     )
                 )
             )
-        return self.async_show_form(step_id="settings", data_schema=vol.Schema(fields))
+        schema = vol.Schema(fields)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(
+            step_id="settings", data_schema=schema, errors=errors
+        )
+
+    def _validate_live_camera(self, entity_id: str | None) -> dict[str, str]:
+        """Check the live view's camera (another camera, not a Peephole one)."""
+        if entity_id is None:
+            return {}
+        if entity_id.partition(".")[0] != "camera":
+            return {CONF_LIVE_CAMERA: "not_a_camera"}
+        if not _entity_exists(self.hass, entity_id):
+            return {CONF_LIVE_CAMERA: "entity_not_found"}
+        reg = er.async_get(self.hass).async_get(entity_id)
+        if reg is not None and reg.platform == DOMAIN:
+            return {CONF_LIVE_CAMERA: "camera_is_peephole"}
+        return {}
 
     async def async_step_recording(
         self, user_input: dict[str, Any] | None = None

@@ -17,6 +17,16 @@ CONF_MOTION_ENTITY: Final = "motion_entity_id"
 CONF_RING_EVENT_TYPES: Final = "ring_event_types"
 CONF_FRAME_INTERVAL: Final = "frame_interval"
 CONF_ZONES: Final = "zones"
+# Where the pictures come from: the source camera's stream, its stills, or
+# automatic (its stream if it offers one).
+CONF_SOURCE_MODE: Final = "source_mode"
+SOURCE_MODE_AUTO: Final = "auto"
+SOURCE_MODE_STREAM: Final = "stream"
+SOURCE_MODE_STILLS: Final = "stills"
+SOURCE_MODES: Final = (SOURCE_MODE_AUTO, SOURCE_MODE_STREAM, SOURCE_MODE_STILLS)
+# Optional: another camera entity for the live view and the masked stream (a
+# camera's sub-stream); recording always uses the main one.
+CONF_LIVE_CAMERA: Final = "live_camera_entity_id"
 
 DEFAULT_FRAME_INTERVAL: Final = 0.5
 MIN_FRAME_INTERVAL: Final = 0.04

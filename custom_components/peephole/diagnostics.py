@@ -8,7 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .doorbell import PeepholeConfigEntry
-from .share_services import async_get_registry
+from .share_registry import async_get_registry
 
 TO_REDACT = {"secret", "token", "signing_key"}
 
@@ -46,6 +46,16 @@ async def async_get_config_entry_diagnostics(
                 "masked": peephole.stats.masked,
                 "dropped": peephole.stats.dropped,
                 "dropped_by_reason": dict(peephole.stats.dropped_by_reason),
+            },
+            # Per source: mode, codec, resolution, source and delivered frame
+            # rates, reconnects, frames dropped by reason (never a URL).
+            "feeds": {
+                name: {"camera": source.camera_entity_id, **source.stats.as_dict()}
+                for name, source in (
+                    ("camera", peephole.source),
+                    ("live_view", peephole.live_source),
+                )
+                if source is not None
             },
             "storage": peephole.store.as_dict(),
             "sharing": async_get_registry(hass).diagnostics(entry.entry_id),

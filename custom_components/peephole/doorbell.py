@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 import io
+import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.camera import async_get_image
@@ -39,13 +40,18 @@ from .const import (
     MASK_TIMEOUT,
     SOURCE_IMAGE_TIMEOUT,
 )
+from .masked_stream import StreamCredential
 from .masking import REASON_TIMEOUT, FrameMasker, MaskError
+from .pipeline import SourceMode
 from .ring import RingDetector
 from .storage import PeepholeStore
+from .video import jpeg_of
+from .yuv_masking import PlaneMasker
 from .zones import Zone, ZoneError, zones_from_storage
 
 if TYPE_CHECKING:
     from .recording import ClipRecorder
+    from .source import DoorbellSource
 
 type PeepholeConfigEntry = ConfigEntry[Peephole]
 
@@ -85,9 +91,19 @@ class Peephole:
         self.motion_entity_id: str | None = entry.data.get(CONF_MOTION_ENTITY)
         # Set by async_setup_entry when recording is enabled.
         self.recorder: ClipRecorder | None = None
+        # Set by async_setup_entry: where the pictures come from, and (with a
+        # live view camera in the options, e.g. a camera's sub-stream) where the
+        # live view's and the masked stream's come from.
+        self.source: DoorbellSource | None = None
+        self.live_source: DoorbellSource | None = None
+        # The masked stream's internal URL credential, and its open readers.
+        self.stream_credential = StreamCredential()
+        self.stream_connections = 0
         self.zones: tuple[Zone, ...] = ()
         self.masker = FrameMasker(())
         self._generation = 0
+        # The stream reader's masks, read from its thread: replaced whole.
+        self._plane: tuple[PlaneMasker, int] = (PlaneMasker(()), 0)
         self._latest: _Latest | None = None
         self._fetching: dict[_Size, tuple[int, asyncio.Future[bytes]]] = {}
         self.async_set_zones(entry.options.get(CONF_ZONES, []))
@@ -152,6 +168,7 @@ class Peephole:
         stricter = any(zone.enabled and zone.points not in covered for zone in zones)
         self.masker = FrameMasker(zones)
         self.zones = zones
+        self._plane = (PlaneMasker(zones), self._generation + (1 if stricter else 0))
         if stricter:
             self._async_forget_frames()
         else:
@@ -169,6 +186,10 @@ class Peephole:
         """
         self._generation += 1
         self._latest = None
+        self._plane = (self._plane[0], self._generation)
+        for source in (self.source, self.live_source):
+            if source is not None:
+                source.feed.forget(self._generation)
         if self.recorder is not None:
             self.recorder.async_forget_frames()
 
@@ -176,6 +197,23 @@ class Peephole:
     def frame_generation(self) -> int:
         """Changes whenever frames made before stop being usable."""
         return self._generation
+
+    @property
+    def view_source(self) -> DoorbellSource | None:
+        """Return the source of the live view and the masked stream."""
+        return self.live_source or self.source
+
+    @property
+    def dropped_frames(self) -> int:
+        """Frames dropped on every path (masking stills, decoding, encoding)."""
+        feeds = (self.source, self.live_source)
+        return self.stats.dropped + sum(
+            sum(feed.stats.dropped.values()) for feed in feeds if feed is not None
+        )
+
+    def plane_state(self) -> tuple[PlaneMasker, int]:
+        """Return the masks for decoded pictures and their generation (any thread)."""
+        return self._plane
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
@@ -325,6 +363,13 @@ class Peephole:
         """
         if self.privacy_mode:
             return await self.async_placeholder()
+        view = self.view_source
+        if view is not None and view.mode is SourceMode.STREAM:
+            return await self._async_stream_image(view)
+        if view is not None and view is not self.source:
+            turned_on = self.privacy_turned_on
+            data = await self._async_fetch_from(view.camera_entity_id, width, height)
+            return await self._async_unless_private(data, turned_on)
         size: _Size = (width, height)
         generation = self._generation
         turned_on = self.privacy_turned_on
@@ -375,13 +420,74 @@ class Peephole:
                 del self._fetching[size]
         return await self._async_unless_private(data, turned_on)
 
-    async def _async_fetch_masked(self, size: _Size, generation: int) -> bytes:
-        """Fetch one source frame and mask it; share it if nothing changed since."""
-        width, height = size
+    async def _async_stream_image(self, source: DoorbellSource) -> bytes:
+        """Return the newest masked picture of a stream as a JPEG.
+
+        The feed keeps running for a while after a live view asks (the next
+        request finds a picture at once); a picture younger than ``reuse_for``
+        is served again, an older one waits for the next.
+        """
+        turned_on = self.privacy_turned_on
+        source.async_touch_live()
+        feed = source.feed
+        picture = feed.latest
+        if picture is None or time.time() - picture.time >= max(self.reuse_for, 0.1):
+            after = picture.seq if picture is not None else -1
+            try:
+                async with asyncio.timeout(SOURCE_IMAGE_TIMEOUT):
+                    picture = await feed.async_next_picture(after)
+            except TimeoutError as err:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="source_image_failed",
+                    translation_placeholders={"entity_id": source.camera_entity_id},
+                ) from err
+        if picture.jpeg is None and picture.frame is not None:
+            picture.jpeg = await self.hass.async_add_executor_job(
+                jpeg_of, picture.frame
+            )
+        if picture.jpeg is None:  # pragma: no cover - a picture is one or the other
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="frame_dropped",
+                translation_placeholders={"reason": "decode"},
+            )
+        return await self._async_unless_private(picture.jpeg, turned_on)
+
+    async def async_feed_frame(self, camera_entity_id: str) -> tuple[bytes, int] | None:
+        """Take one masked still for a feed: ``(JPEG, generation)``, or None.
+
+        From the source camera (shared with the live view), or from the live
+        view's own camera. None when it cannot be had (the source failed, the
+        frame was dropped, privacy mode or new zones came meanwhile); failures
+        are counted.
+        """
+        generation = self._generation
+        turned_on = self.privacy_turned_on
+        if self.privacy_mode:
+            return None
+        try:
+            if camera_entity_id == self.camera_entity_id:
+                data = await self.async_masked_image(fresh=True)
+            else:
+                data = await self._async_fetch_from(camera_entity_id)
+        except HomeAssistantError:
+            return None
+        if self.private_since(turned_on) or self._generation != generation:
+            return None
+        return data, generation
+
+    async def _async_fetch_from(
+        self,
+        camera_entity_id: str,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> bytes:
+        """Fetch one still of a camera and mask it (nothing shared)."""
         try:
             image = await async_get_image(
                 self.hass,
-                self.camera_entity_id,
+                camera_entity_id,
                 timeout=SOURCE_IMAGE_TIMEOUT,
                 width=width,
                 height=height,
@@ -390,9 +496,13 @@ class Peephole:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="source_image_failed",
-                translation_placeholders={"entity_id": self.camera_entity_id},
+                translation_placeholders={"entity_id": camera_entity_id},
             ) from err
-        data = await self.async_mask(image.content)
+        return await self.async_mask(image.content)
+
+    async def _async_fetch_masked(self, size: _Size, generation: int) -> bytes:
+        """Fetch one source frame and mask it; share it if nothing changed since."""
+        data = await self._async_fetch_from(self.camera_entity_id, *size)
         if generation == self._generation and not self.privacy_mode:
             self._latest = _Latest(size, generation, self.hass.loop.time(), data)
         return data

@@ -12,7 +12,7 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN
-from .share_services import EVENT_SHARE_ACCESSED
+from .share_registry import EVENT_SHARE_ACCESSED
 
 
 @callback

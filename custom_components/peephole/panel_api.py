@@ -46,7 +46,8 @@ from .services import (
     async_get_recorder,
     async_keep_clip,
 )
-from .share_services import async_export_clips, async_get_registry
+from .share_registry import async_get_registry
+from .share_services import async_export
 from .sharing import MAX_CLIPS_PER_SHARE, ShareKind
 from .timeline import (
     DEFAULT_LIMIT,
@@ -402,9 +403,7 @@ async def ws_export(
     admin-only download view serves it.
     """
     entry = async_get_entry(hass, msg["entry_id"])
-    result = await async_export_clips(
-        hass, entry.entry_id, msg["clip_ids"], msg.get("share_id")
-    )
+    result = await async_export(hass, entry, msg["clip_ids"], msg.get("share_id"))
     connection.send_result(
         msg["id"],
         {

@@ -1,9 +1,10 @@
 """The Doorbell panel's sharing commands: recipients, share, list, revoke, audit.
 
 Administrators only, translated errors (``panel_api.panel_command``). They call
-what the sharing actions call (``share_services``), so a link made in the panel
-is the link ``create_share`` makes, within the recipient's rule. Tokens are
-minted for the answer only (never stored, never listed again).
+what the sharing actions call (``share_services``, ``share_registry``), so a link
+made in the panel is the link ``create_share`` makes, bound to the recipient's
+identity and within its rule. Tokens are minted for the answer only (never
+stored, never listed again).
 """
 
 from __future__ import annotations
@@ -20,20 +21,15 @@ import voluptuous as vol
 from .const import DOMAIN
 from .panel_api import panel_command
 from .services import async_get_entry
-from .share_services import (
-    async_create_share,
+from .share_access import effective_view_limit
+from .share_registry import (
     async_get_registry,
+    entry_rules,
     loaded_entry,
     rule_for,
 )
-from .sharing import (
-    CONF_RECIPIENTS,
-    MAX_CLIPS_PER_SHARE,
-    MAX_EXPIRY,
-    MAX_VIEWS,
-    effective_view_limit,
-    rules_from_options,
-)
+from .share_services import async_create_share
+from .sharing import MAX_CLIPS_PER_SHARE, MAX_EXPIRY, MAX_VIEWS, ShareKind
 
 TYPE_RECIPIENTS: Final = "peephole/shares/recipients"
 TYPE_CREATE: Final = "peephole/shares/create"
@@ -47,23 +43,27 @@ MAX_AUDIT_PAGE: Final = 500
 async def ws_recipients(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
-    """Answer the recipients who may get links to this doorbell, with their rules."""
+    """Answer the recipients who may get links to this doorbell's clips, with their rules.
+
+    A recipient is chosen by identity (``id``): a link belongs to the recipient,
+    not to the name, which the owner may change meanwhile.
+    """
     entry = async_get_entry(hass, msg["entry_id"])
-    rules = rules_from_options(entry.options.get(CONF_RECIPIENTS), entry.entry_id)
     connection.send_result(
         msg["id"],
         {
             "recipients": [
                 {
+                    "id": recipient_id,
                     "name": rule.name,
-                    "clips": rule.clips,
-                    "snapshots": rule.snapshots,
                     "max_expiry_hours": rule.max_expiry.total_seconds() / 3600,
                     "remote": rule.remote,
                     "max_views": rule.max_views,
                 }
-                for rule in rules.values()
-                if entry.entry_id in rule.cameras
+                for recipient_id, rule in sorted(
+                    entry_rules(entry).items(), key=lambda item: item[1].name.casefold()
+                )
+                if entry.entry_id in rule.cameras and rule.allows_kind(ShareKind.CLIPS)
             ]
         },
     )
@@ -73,7 +73,7 @@ async def ws_recipients(
     TYPE_CREATE,
     {
         vol.Required("entry_id"): str,
-        vol.Required("recipient"): vol.All(str, vol.Length(max=64)),
+        vol.Required("recipient_id"): vol.All(str, vol.Length(max=64)),
         vol.Required("clip_ids"): vol.All(
             [vol.All(str, vol.Length(max=64))],
             vol.Length(min=1, max=MAX_CLIPS_PER_SHARE),
@@ -89,12 +89,19 @@ async def ws_recipients(
 async def ws_create(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
-    """Share clips with a recipient (what create_share does); answer the page link."""
+    """Share clips with a recipient (what create_share does), within its rule.
+
+    The answer is create_share's: the recipient's page (``page_url``) and the
+    raw file links; the tokens in them are minted for this answer only.
+    """
+    entry = async_get_entry(hass, msg["entry_id"])
+    recipient_id: str = msg["recipient_id"]
     user = connection.user
     share = await async_create_share(
         hass,
-        entry_id=msg["entry_id"],
-        recipient=msg["recipient"],
+        entry,
+        entry_rules(entry).get(recipient_id),
+        recipient=recipient_id,
         clip_ids=msg["clip_ids"],
         snapshot=False,
         expires_in=msg.get("expires_in"),
@@ -102,14 +109,20 @@ async def ws_create(
         remote=msg["allow_remote"],
         user_id=user.id if user else None,
     )
-    connection.send_result(msg["id"], {**share, "url": share["page_url"]})
+    connection.send_result(msg["id"], share)
 
 
 @panel_command(TYPE_LIST, {vol.Optional("entry_id"): str})
 async def ws_list(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
-    """Answer every link (of one doorbell, or all), newest first; never a token."""
+    """Answer every recipient's link (of one doorbell, or all), newest first.
+
+    Each as list_shares describes it (state under the rule as it is now, the
+    effective expiry, accesses, refusals and requests with a forged token), with
+    its effective view limit; never a token. Built-in notification snapshots are
+    not a recipient's links and are left out (their openings are in the audit).
+    """
     registry = async_get_registry(hass)
     await registry.async_load()
     entry_id = msg.get("entry_id")
@@ -122,7 +135,7 @@ async def ws_list(
     ):
         if share.builtin or (entry_id is not None and share.entry_id != entry_id):
             continue
-        data = registry.describe(share, now)
+        data = registry.describe(share, now, records=False)
         entry = loaded_entry(hass, share.entry_id)
         rule = rule_for(entry, share) if entry else None
         data["view_limit"] = effective_view_limit(share, rule) if rule else None
@@ -163,21 +176,46 @@ async def ws_revoke(
 async def ws_audit(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
-    """Answer the newest audit records, filtered by link, doorbell or outcome."""
+    """Answer the audit: the newest accesses to real links, and requests for none.
+
+    ``records`` are the per-link records (newest first, filtered by link,
+    doorbell or outcome, at most ``limit``); ``unknown_links`` are the requests
+    for links that do not exist, counted per client and minute (newest first, at
+    most ``limit`` of them, and the count of older ones), for the whole audit
+    only: they belong to no link or doorbell.
+    """
     registry = async_get_registry(hass)
     await registry.async_load()
+    share_id = msg.get("share_id")
+    entry_id = msg.get("entry_id")
+    outcome = msg.get("outcome")
+    limit: int = msg["limit"]
+    if entry_id is not None:
+        async_get_entry(hass, entry_id)
+    if share_id is not None:
+        audit = registry.audit.for_share(share_id)
+        kept = sorted((*audit.allowed, *audit.refused), key=lambda record: record.time)
+    else:
+        kept = registry.audit.records
     records = []
-    for record in reversed(registry.audit.records):
-        if "share_id" in msg and record.share_id != msg["share_id"]:
+    for record in reversed(kept):
+        if entry_id is not None and record.entry_id != entry_id:
             continue
-        if "entry_id" in msg and record.entry_id != msg["entry_id"]:
-            continue
-        if "outcome" in msg and record.outcome.value != msg["outcome"]:
+        if outcome is not None and record.outcome.value != outcome:
             continue
         records.append(record.as_dict())
-        if len(records) >= msg["limit"]:
+        if len(records) >= limit:
             break
-    connection.send_result(msg["id"], {"records": records})
+    answer: dict[str, Any] = {"records": records}
+    if share_id is None and entry_id is None:
+        unknown = registry.unknown_links()
+        buckets = unknown["by_client_and_minute"]
+        answer["unknown_links"] = {
+            "by_client_and_minute": buckets[:limit],
+            "older_requests": unknown["older_requests"]
+            + sum(bucket["count"] for bucket in buckets[limit:]),
+        }
+    connection.send_result(msg["id"], answer)
 
 
 @callback

@@ -24,7 +24,7 @@ from homeassistant.util.hass_dict import HassKey
 from .const import DOMAIN
 from .export import EXPORT_RE
 from .i18n import available_languages, negotiate
-from .share_services import exports_dir
+from .share_media import exports_dir
 from .websocket import EditorError, async_error_message
 
 EXPORT_URL: Final = "/api/peephole/exports/{entry_id}/{filename}"

@@ -1,15 +1,20 @@
-"""Clip recording for one entry: the masked feed, triggers, ffmpeg sessions, retention.
+"""Clip recording for one entry: triggers, clips from the masked feed, retention.
 
-The feed asks the Peephole for masked frames (the one masking path) at the
-configured rate and keeps them in the pre-roll buffer. A trigger (ring, motion,
-the record_clip action) starts a session: the buffered frames and then the live
-ones go to ffmpeg until the post-roll is over; a trigger while recording extends
-the clip up to its maximum length. Privacy mode buffers and records nothing.
+The doorbell's masked feed (:mod:`.source`, :mod:`.pipeline`) encodes its masked
+pictures to H.264 once; while recording is on it runs all the time and keeps the
+last seconds of packets in the pre-roll ring. A trigger (ring, motion, the
+record_clip action) starts a clip: the ring's packets from a keyframe before the
+pre-roll, then the live packets, are muxed into a fragmented MP4 (in the
+executor: no decoding or encoding, and nothing waits for it) until the post-roll
+is over; a trigger while recording extends the clip up to its maximum length.
+Privacy mode stops the feed, so it buffers and records nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 import errno
@@ -20,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.ffmpeg import get_ffmpeg_manager
 from homeassistant.const import STATE_ON
 from homeassistant.core import (
+    CALLBACK_TYPE,
     Event,
     EventStateChangedData,
     HomeAssistant,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_track_state_change_event,
@@ -34,7 +39,6 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util
 
 from . import const
-from .buffer import Frame, FrameBuffer
 from .clips import (
     THUMB_SUFFIX,
     Clip,
@@ -44,7 +48,6 @@ from .clips import (
     write_atomic,
 )
 from .const import (
-    BUFFER_MAX_BYTES,
     CONF_FEED_FPS,
     CONF_MAX_CLIP_LENGTH,
     CONF_MAX_STORAGE_MB,
@@ -61,12 +64,19 @@ from .const import (
     LOGGER,
     RETENTION_INTERVAL_MINUTES,
 )
-from .recorder import ClipEncoder, EncoderError, async_probe
+from .packets import PacketRing
+from .pipeline import MaskedPicture
+from .recorder import async_probe
+from .source import DEMAND_RECORDING
+from .video import EncodedPacket, Mp4Writer, VideoError, jpeg_of
 
 if TYPE_CHECKING:
     from .doorbell import Peephole, PeepholeConfigEntry
+    from .source import DoorbellSource
 
 MB = 1024 * 1024
+# How long after its end a clip waits for the feed's last pictures.
+END_GRACE = 1.0
 # How many clips that were given an id but never saved are remembered (so that
 # keep_clip can say why there is no such clip, not only that there is none).
 NOT_RECORDED_MEMORY = 64
@@ -104,6 +114,10 @@ class RecordingSettings:
         )
 
 
+class ClipStopped(Exception):  # noqa: N818 - not an error: an unload
+    """The recorder stopped (the entry unloads) while a clip was recorded."""
+
+
 @dataclass(slots=True, kw_only=True)
 class Session:
     """One clip being recorded."""
@@ -112,34 +126,30 @@ class Session:
     trigger: str
     start: float
     end_at: float
-    pending: list[Frame]
-    thumbnail: bytes | None
+    packets: list[EncodedPacket]  # not written yet
+    thumbnail: MaskedPicture | None
     thumbnail_written: bool = False
-    encoder: ClipEncoder | None = None
+    writer: Mp4Writer | None = None
     error: Exception | None = None
     disk_full: bool = False  # not recorded, or cut short, for lack of space
     saved: bool = False  # indexed (it may be deleted again at once)
     # Not saved, but its partial file is left for start-up to check: its pending
     # record (trigger, keep) stays for that.
     left_for_reconcile: bool = False
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    unsubscribe: Callable[[], None] | None = None
+    past_end: bool = False  # the feed has handed over a packet from after the end
 
-    async def async_add(self, frame: Frame) -> None:
-        """Send a live frame to ffmpeg (in order, after the buffered ones)."""
-        async with self.lock:
-            if (
-                self.encoder is None
-                or self.error is not None
-                or frame.time > self.end_at
-            ):
-                return
-            if self.thumbnail is None:
-                self.thumbnail = frame.data
-            try:
-                await self.encoder.async_write(frame)
-            except EncoderError as err:
-                self.fail(err)
+    @callback
+    def add(self, packet: EncodedPacket) -> None:
+        """Take a live packet (the feed calls this; it never waits)."""
+        if self.error is not None:
+            return
+        if packet.time <= self.end_at:
+            self.packets.append(packet)
+        else:
+            self.past_end = True
+        self.wake.set()
 
     def fail(self, err: Exception) -> None:
         """Stop this session because of an error."""
@@ -164,7 +174,6 @@ class ClipRecorder:
         self.peephole = peephole
         self.settings = settings
         self.store = ClipStore(hass, entry.entry_id)
-        self.buffer = FrameBuffer(settings.pre_roll, BUFFER_MAX_BYTES)
         self.session: Session | None = None
         # Every clip from its start until it is indexed (or lost), by id.
         self._unsaved: dict[str, Session] = {}
@@ -175,6 +184,21 @@ class ClipRecorder:
         # Set when a clip could not start or went on for lack of space: triggers
         # give no clip id until a check finds room again.
         self.disk_full = False
+        self._release: CALLBACK_TYPE | None = None
+
+    @property
+    def source(self) -> DoorbellSource:
+        """Return the doorbell's source (set up before the recorder starts)."""
+        source = self.peephole.source
+        assert source is not None  # noqa: S101 - async_setup_entry sets it first
+        return source
+
+    @property
+    def ring(self) -> PacketRing:
+        """Return the pre-roll ring (the feed of a recording doorbell has one)."""
+        ring = self.source.feed.ring
+        assert ring is not None  # noqa: S101 - made with the recorder
+        return ring
 
     @property
     def recording(self) -> bool:
@@ -195,7 +219,7 @@ class ClipRecorder:
 
     @callback
     def async_start(self) -> None:
-        """Start the feed and listen for triggers (everything stops on unload)."""
+        """Keep the feed running and listen for triggers (all stops on unload)."""
         entry = self.entry
         # The live view and stills share the feed's frames instead of asking the
         # source camera a second time.
@@ -212,69 +236,61 @@ class ClipRecorder:
             )
         )
         entry.async_on_unload(self._async_stop)
-        entry.async_create_background_task(
-            self.hass, self._async_feed(), f"peephole feed {entry.entry_id}"
-        )
+        entry.async_on_unload(self.peephole.async_add_listener(self._async_changed))
+        entry.async_on_unload(self.source.feed.add_lost_listener(self._async_lost))
+        self._release = self.source.async_acquire(DEMAND_RECORDING)
 
     @callback
     def _async_stop(self) -> None:
-        """Kill ffmpeg on unload; start-up reconciles the partial clips."""
+        """Stop on unload: what is written so far stays for start-up to reconcile."""
+        if self._release is not None:
+            self._release()
+            self._release = None
         for session in self._unsaved.values():  # also one still finishing
-            if session.encoder is not None:
-                session.encoder.kill()
+            if session.unsubscribe is not None:
+                session.unsubscribe()
+            session.fail(ClipStopped("Peephole stopped"))
+            if session.writer is not None:
+                # What is written plays; start-up indexes it with its record.
+                session.left_for_reconcile = True
+                self.hass.async_add_executor_job(session.writer.abandon)
         self.session = None
-        self.buffer.clear()
 
     @callback
-    def async_forget_frames(self) -> None:
-        """Drop every frame not yet in a clip file (the zones changed).
-
-        The pre-roll, the buffered frames a clip that has just started has not
-        written yet, and a thumbnail not yet written: a zone drawn now covers
-        them too. What ffmpeg already has stays as it was recorded.
-        """
-        self.buffer.clear()
-        for session in self._unsaved.values():
-            session.pending.clear()
-            if not session.thumbnail_written:
-                session.thumbnail = None
-
-    # --- feed --------------------------------------------------------------------
-
-    async def _async_feed(self) -> None:
-        """Fetch masked frames at the configured rate into the buffer (and clip)."""
-        loop = asyncio.get_running_loop()
-        interval = 1 / self.settings.fps
-        next_tick = loop.time()
-        while True:
-            delay = next_tick - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            next_tick = max(next_tick + interval, loop.time())
-            if self._paused():
-                continue
-            taken = time.time()
-            generation = self.peephole.frame_generation
-            try:
-                data = await self.peephole.async_masked_image(fresh=True)
-            except HomeAssistantError:
-                continue
-            if self._paused() or self.peephole.frame_generation != generation:
-                continue  # (zones changed meanwhile: maybe masked with the old ones)
-            frame = Frame(taken, data)
-            self.buffer.add(frame)
-            if self.session is not None:
-                await self.session.async_add(frame)
-
-    def _paused(self) -> bool:
-        """In privacy mode or without a source: buffer nothing, end the clip."""
-        if not self.peephole.privacy_mode and self.peephole.camera_available:
-            return False
-        self.buffer.clear()
+    def _async_changed(self) -> None:
+        """Privacy mode ends the clip being recorded (the feed stops too)."""
         if self.peephole.privacy_mode and (session := self.session) is not None:
             session.end_at = min(session.end_at, time.time())
             session.wake.set()
-        return True
+
+    @callback
+    def _async_lost(self) -> None:
+        """End the clip being recorded with what it has: the stream was lost.
+
+        Recording goes on once the feed is back (its pre-roll refills).
+        """
+        if (session := self.session) is not None:
+            LOGGER.info(
+                "%s: stream lost, clip %s ends", self.entry.title, session.clip_id
+            )
+            session.end_at = min(session.end_at, time.time())
+            session.past_end = True
+            session.wake.set()
+
+    @callback
+    def async_forget_frames(self) -> None:
+        """Drop every picture not yet in a clip file (the zones got stricter).
+
+        The feed has already emptied the pre-roll; the packets a clip has not
+        written yet and a thumbnail not yet written go too: a zone drawn now
+        covers them. What a clip file already holds stays as it was recorded;
+        the feed's next picture is a keyframe with the new masks.
+        """
+        generation = self.peephole.frame_generation
+        for session in self._unsaved.values():
+            session.packets = [p for p in session.packets if p.generation >= generation]
+            if not session.thumbnail_written:
+                session.thumbnail = None
 
     # --- triggers ------------------------------------------------------------------
 
@@ -323,18 +339,25 @@ class ClipRecorder:
             session.end_at = min(session.end_at, now)
             session.wake.set()
             self.session = None
+        feed = self.source.feed
         start = now - self.settings.pre_roll
-        pending = self.buffer.since(start)
-        start = max(start, pending[0].time) if pending else now
-        latest = self.buffer.latest
+        initial = self.ring.since(start)
+        if initial:
+            start = initial[0].time  # the keyframe the pre-roll starts from
+        else:
+            start = now  # nothing buffered: the next picture is a keyframe
+            feed.request_keyframe()
         session = Session(
             clip_id=new_clip_id(datetime.fromtimestamp(start, UTC)),
             trigger=trigger,
             start=start,
             end_at=min(now + post_roll, start + self.settings.max_length),
-            pending=pending,
-            thumbnail=latest.data if latest else None,
+            packets=initial,
+            thumbnail=feed.latest,
         )
+        # From the ring's last packet on, every packet goes to the clip as well:
+        # no gap and no overlap between the pre-roll and the live pictures.
+        session.unsubscribe = feed.subscribe(session.add)
         self.session = session
         self._unsaved[session.clip_id] = session
         # Its trigger is on disk before its first frame (see _async_record).
@@ -361,48 +384,72 @@ class ClipRecorder:
 
     async def _async_record(self, session: Session) -> None:
         """Run one clip from start to index."""
-        partial_path = self.store.partial_path(session.clip_id)
+        writer = Mp4Writer(self.store.partial_path(session.clip_id))
         try:
-            async with session.lock:
-                await self.store.async_save()  # the clip's pending record
-                if not await self._async_has_room():
-                    session.disk_full = True
-                    if self.session is session:
-                        self.session = None
-                    self.peephole.async_update_listeners()
-                    return
-                encoder = ClipEncoder(
-                    self.binary,
-                    partial_path,
-                    self.settings.fps,
-                    session.start,
-                    FFMPEG_TIMEOUT,
+            await self.store.async_save()  # the clip's pending record
+            if not await self._async_has_room():
+                session.disk_full = True
+                return
+            session.writer = writer
+            self.hass.bus.async_fire(EVENT_CLIP_STARTED, self._event_data(session))
+            await self._async_write_thumbnail(session)
+            await self._async_write_until_end(session, writer)
+            if self.session is session:
+                self.session = None
+            if writer.frames == 0:
+                # The feed gave nothing (the camera went away): there is no clip.
+                await self.hass.async_add_executor_job(writer.abandon)
+                await self.store.async_discard(session.clip_id)
+                LOGGER.warning(
+                    "%s: clip %s has no picture", self.entry.title, session.clip_id
                 )
-                await encoder.async_start()
-                session.encoder = encoder
-                self.hass.bus.async_fire(EVENT_CLIP_STARTED, self._event_data(session))
-                await self._async_write_thumbnail(session)
-                for frame in session.pending:
-                    await encoder.async_write(frame)
-                session.pending = []
-            while session.error is None and (delay := session.end_at - time.time()) > 0:
-                session.wake.clear()
-                try:
-                    async with asyncio.timeout(delay):
-                        await session.wake.wait()
-                except TimeoutError:
-                    pass
-            async with session.lock:
-                if self.session is session:
-                    self.session = None
-                if session.error is not None:
-                    raise session.error
-                await encoder.async_finish()
-            await self._async_save(session, encoder, incomplete=False)
-        except (EncoderError, OSError) as err:
+                return
+            await self.hass.async_add_executor_job(writer.close)
+            await self._async_save(session, writer, incomplete=False)
+        except ClipStopped:
+            return  # unloading: the partial file is left for start-up
+        except (VideoError, OSError) as err:
             await self._async_failed(session, err)
         finally:
+            if session.unsubscribe is not None:
+                session.unsubscribe()
             await self._async_finished(session)
+
+    async def _async_write_until_end(self, session: Session, writer: Mp4Writer) -> None:
+        """Mux the clip's packets as they come, until the post-roll is over.
+
+        A clip ends once the feed has passed its end (a packet from after it
+        came), or ``END_GRACE`` seconds after it at the latest (no feed).
+        """
+        while True:
+            batch = self._take(session, writer)
+            if batch:
+                await self.hass.async_add_executor_job(writer.write, batch)
+                continue
+            if session.error is not None:
+                raise session.error
+            now = time.time()
+            if now >= session.end_at and (
+                session.past_end or now >= session.end_at + END_GRACE
+            ):
+                return
+            session.wake.clear()
+            wait = session.end_at - now if now < session.end_at else END_GRACE / 10
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(wait, 0.01)):
+                    await session.wake.wait()
+
+    @staticmethod
+    def _take(session: Session, writer: Mp4Writer) -> list[EncodedPacket]:
+        """Return the clip's packets to write now (from its first keyframe on)."""
+        packets, session.packets = session.packets, []
+        packets = [p for p in packets if p.time <= session.end_at]
+        if writer.frames == 0 and writer.first_time is None:
+            first_key = next((i for i, p in enumerate(packets) if p.keyframe), None)
+            if first_key is None:
+                return []
+            packets = packets[first_key:]
+        return packets
 
     async def _async_finished(self, session: Session) -> None:
         """Forget a clip that is indexed, or remember why it is not."""
@@ -419,14 +466,23 @@ class ClipRecorder:
 
     async def _async_write_thumbnail(self, session: Session) -> None:
         """Write the clip's masked thumbnail (at once, so a crash keeps it too)."""
-        if session.thumbnail is None or session.thumbnail_written:
+        if session.thumbnail_written:
             return
-        path = self.store.directory / f"{session.clip_id}{THUMB_SUFFIX}"
+        picture = session.thumbnail or self.source.feed.latest
+        if picture is None:
+            return
         try:
-            await self.hass.async_add_executor_job(
-                write_atomic, path, session.thumbnail
-            )
-        except OSError as err:
+            if picture.jpeg is None and picture.frame is not None:
+                picture.jpeg = await self.hass.async_add_executor_job(
+                    jpeg_of, picture.frame
+                )
+            if picture.jpeg is None or picture.generation < (
+                self.peephole.frame_generation
+            ):
+                return  # (masked before new zones: the next clip's picture will do)
+            path = self.store.directory / f"{session.clip_id}{THUMB_SUFFIX}"
+            await self.hass.async_add_executor_job(write_atomic, path, picture.jpeg)
+        except (OSError, VideoError) as err:
             LOGGER.warning("%s: could not write a thumbnail: %s", self.entry.title, err)
             return
         session.thumbnail_written = True
@@ -481,11 +537,11 @@ class ClipRecorder:
         )
 
     async def _async_save(
-        self, session: Session, encoder: ClipEncoder, *, incomplete: bool
+        self, session: Session, writer: Mp4Writer, *, incomplete: bool
     ) -> None:
         """Rename the finished clip, write its thumbnail, index it, tell everyone."""
         partial_path = self.store.partial_path(session.clip_id)
-        duration = encoder.duration
+        duration = writer.duration
         if incomplete:
             try:
                 probed = await self.async_probe(partial_path)
@@ -538,14 +594,14 @@ class ClipRecorder:
 
     async def _async_failed(self, session: Session, err: Exception) -> None:
         """Stop a failed clip cleanly: keep what plays, raise an issue if disk full."""
-        disk_full = (isinstance(err, EncoderError) and err.disk_full) or (
-            isinstance(err, OSError) and err.errno == errno.ENOSPC
-        )
+        disk_full = isinstance(err, OSError) and err.errno == errno.ENOSPC
         LOGGER.error("%s: recording failed: %s", self.entry.title, err)
-        if session.encoder is not None:
-            session.encoder.kill()
+        if self.session is session:
+            self.session = None
+        if (writer := session.writer) is not None:
+            await self.hass.async_add_executor_job(writer.abandon)
             try:
-                await self._async_save(session, session.encoder, incomplete=True)
+                await self._async_save(session, writer, incomplete=True)
             except OSError as save_err:
                 LOGGER.error("%s: could not keep clip: %s", self.entry.title, save_err)
                 disk_full = disk_full or save_err.errno == errno.ENOSPC

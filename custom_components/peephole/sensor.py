@@ -21,7 +21,7 @@ from homeassistant.helpers.typing import StateType
 from .clips import ClipStore
 from .doorbell import Peephole, PeepholeConfigEntry
 from .entity import PeepholeEntity, async_forget_missing
-from .share_services import async_get_registry
+from .share_registry import async_get_registry
 
 PARALLEL_UPDATES = 0
 
@@ -49,7 +49,7 @@ SENSORS: tuple[PeepholeSensorDescription, ...] = (
         translation_key="dropped_frames",
         entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=lambda peephole: peephole.stats.dropped,
+        value_fn=lambda peephole: peephole.dropped_frames,
     ),
     PeepholeSensorDescription(
         key="clip_count",

@@ -1,9 +1,11 @@
 """The page a recipient opens: ``GET /api/peephole/share/<share_id>?token=<jwt>``.
 
 No Home Assistant login: the link's signed token (for the page, a resource no
-file URL can name) opens it, decided and audited by the share registry like
-every file of the share (an opening of the page is audited but is not a view:
-the clips it plays are). The page is self-contained HTML: one inline style (by
+file URL can name: ``sharing.PAGE_RESOURCE``) opens it, decided and audited by
+the share registry like every file of the share (``ShareRegistry.async_access``:
+an opening of the page is in the share's audit but is not a view; the clips it
+plays are). A client that guesses page links is reported to Home Assistant's
+failed-login machinery as for the file links (``share_view``). The page is self-contained HTML: one inline style (by
 hash in a strict Content-Security-Policy), no script, no font or anything from
 anywhere else, ``noindex``, no referrer, not cached. It says whose doorbell it
 is, plays each clip (or shows the snapshot) from the share's own file links,
@@ -35,20 +37,19 @@ from homeassistant.util import dt as dt_util
 from .clips import clip_id_time, is_clip_id
 from .const import DOMAIN
 from .panel_views import async_request_language
-from .share_services import (
-    PAGE_RESOURCE,
+from .share_access import effective_expiry, effective_view_limit
+from .share_registry import (
     SHARE_URL_BASE,
     async_get_registry,
     loaded_entry,
     rule_for,
 )
-from .share_view import is_cloud_request
+from .share_view import async_report_guess, is_cloud_request
 from .sharing import (
     CLIP_RESOURCE_SUFFIX,
+    PAGE_RESOURCE,
     Share,
     ShareKind,
-    effective_expiry,
-    effective_view_limit,
     token_from_query,
 )
 
@@ -181,7 +182,7 @@ class SharePageView(HomeAssistantView):
         """Render the page if the token opens it; the neutral page otherwise."""
         hass = request.app[KEY_HASS]
         registry = async_get_registry(hass)
-        grant = await registry.async_access(
+        access = await registry.async_access(
             share_id=share_id,
             resource=PAGE_RESOURCE,
             method=request.method,
@@ -189,8 +190,11 @@ class SharePageView(HomeAssistantView):
             client=request.remote,
             cloud=is_cloud_request(hass),
         )
+        if access.report_guess:
+            await async_report_guess(request)
         language = await async_request_language(hass, request)
         strings = await async_get_translations(hass, language, "ui", {DOMAIN})
+        grant = access.grant
         share = registry.shares.get(grant.share_id) if grant else None
         entry = loaded_entry(hass, share.entry_id) if share else None
         rule = rule_for(entry, share) if entry and share else None

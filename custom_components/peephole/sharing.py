@@ -1,12 +1,12 @@
-"""Sharing: recipients' rules, share records, signed links, client addresses.
+"""Sharing: recipients' rules, share records, signed links.
 
 Pure Python (PyJWT, no Home Assistant imports). The owner names recipients, each
-with a :class:`RecipientRule`; a :class:`Share` is made for one recipient and never
-exceeds its rule, which is evaluated again at every access (:func:`check_access`),
-so narrowing or removing a rule narrows or ends the shares made under it at once.
+with a :class:`RecipientRule`; a :class:`Share` is made for one recipient within
+its rule (:func:`plan_share`). What an access may do is decided in
+``share_access``.
 
 Every link is a JWT (HS256, key derived from Peephole's own per-entry secret) that
-binds the entry, the share, the one resource and the method; :func:`verify_token`
+binds the entry, the share, the one resource and the method; :func:`check_token`
 checks all of it with constant-time comparisons and no leeway.
 
 Validation failures raise :class:`SharingError`, whose ``key`` is a translation key
@@ -32,17 +32,16 @@ Validation failures raise :class:`SharingError`, whose ``key`` is a translation 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 import hashlib
 import hmac
-import ipaddress
-from pathlib import Path
 import re
 import secrets
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import jwt
 
@@ -61,8 +60,13 @@ CONF_RECIPIENTS: Final = "recipients"
 NOTIFICATION_RECIPIENT: Final = "notification"
 SNAPSHOT_RESOURCE: Final = "snapshot.jpg"
 CLIP_RESOURCE_SUFFIX: Final = ".mp4"
+# The recipient's page of a share (share_page.py): a resource no file URL can name
+# (a path segment is never empty), so a page's token opens the page only and a
+# file's token never opens the page.
+PAGE_RESOURCE: Final = ""
 
 SHARE_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{22}$")
+RECIPIENT_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _NAME_RE: Final = re.compile(r"^[^\x00-\x1f\x7f]+$")
 _TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 _QUERY_RE: Final = re.compile(r"^token=([A-Za-z0-9_.-]+)$")
@@ -102,15 +106,24 @@ def fold(name: str) -> str:
     return name.strip().casefold()
 
 
+def new_recipient_id() -> str:
+    """Return a new recipient identity (128 random bits; never reused)."""
+    return secrets.token_urlsafe(16)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecipientRule:
     """What the owner allows one recipient.
 
+    ``id`` is the recipient's identity: shares are bound to it, not to the name,
+    so a renamed recipient keeps its links and a new recipient that happens to
+    have an old name gets none of them. A rule without one (None) shares nothing.
     ``cameras`` are the config entry ids whose clips or snapshots may be shared
     with the recipient; ``max_views`` None means no view limit.
     """
 
     name: str
+    id: str | None = None
     cameras: frozenset[str]
     clips: bool = True
     snapshots: bool = False
@@ -156,6 +169,11 @@ def rule_from_storage(data: Mapping[str, Any], owner_entry_id: str) -> Recipient
         )
     if fold(name) == NOTIFICATION_RECIPIENT:
         raise SharingError("reserved_recipient", {"recipient": name})
+    recipient_id = data.get("id")
+    if recipient_id is not None and (
+        not isinstance(recipient_id, str) or not RECIPIENT_ID_RE.fullmatch(recipient_id)
+    ):
+        raise SharingError("invalid_rule", {"recipient": name, "error": "id"})
     cameras = data.get("cameras") or [owner_entry_id]
     if not isinstance(cameras, list) or not all(
         isinstance(camera, str) and camera for camera in cameras
@@ -178,6 +196,7 @@ def rule_from_storage(data: Mapping[str, Any], owner_entry_id: str) -> Recipient
         raise SharingError("too_many_views", {"recipient": name, "max": str(MAX_VIEWS)})
     rule = RecipientRule(
         name=name,
+        id=recipient_id,
         cameras=frozenset(cameras),
         clips=_bool(data.get("clips", True), name),
         snapshots=_bool(data.get("snapshots", False), name),
@@ -193,6 +212,7 @@ def rule_from_storage(data: Mapping[str, Any], owner_entry_id: str) -> Recipient
 def rule_to_storage(rule: RecipientRule) -> dict[str, Any]:
     """Return a rule as stored in the entry's options."""
     return {
+        "id": rule.id,
         "name": rule.name,
         "cameras": sorted(rule.cameras),
         "clips": rule.clips,
@@ -215,16 +235,35 @@ def validate_rules(stored: Sequence[Mapping[str, Any]], owner: str) -> None:
         seen.add(fold(rule.name))
 
 
-def rules_from_options(stored: Any, owner_entry_id: str) -> dict[str, RecipientRule]:
-    """Return the valid rules of an entry's options, by folded name (fail closed).
+def with_recipient_ids(stored: Any) -> Any:
+    """Return stored rules with an identity for each rule that has none.
 
-    An invalid rule is left out (nothing can be shared under it); a name given twice
-    is left out entirely, since which of the two the owner meant is unknown.
+    For the entry migration: a rule without a valid id gets a new one; every
+    other value is returned as it is.
+    """
+    if not isinstance(stored, list):
+        return stored
+    return [
+        {**data, "id": new_recipient_id()}
+        if isinstance(data, Mapping)
+        and not (
+            isinstance(data.get("id"), str) and RECIPIENT_ID_RE.fullmatch(data["id"])
+        )
+        else data
+        for data in stored
+    ]
+
+
+def rules_from_options(stored: Any, owner_entry_id: str) -> dict[str, RecipientRule]:
+    """Return the valid rules of an entry's options, by recipient id (fail closed).
+
+    An invalid rule, or one without an id, is left out (nothing can be shared
+    under it); a name or an id given twice is left out entirely, since which of
+    the two the owner meant is unknown.
     """
     if not isinstance(stored, list):
         return {}
-    rules: dict[str, RecipientRule] = {}
-    duplicates: set[str] = set()
+    parsed: list[RecipientRule] = []
     for data in stored[:MAX_RECIPIENTS]:
         if not isinstance(data, Mapping):
             continue
@@ -232,13 +271,20 @@ def rules_from_options(stored: Any, owner_entry_id: str) -> dict[str, RecipientR
             rule = rule_from_storage(data, owner_entry_id)
         except SharingError:
             continue
-        key = fold(rule.name)
-        if key in rules:
-            duplicates.add(key)
-        rules[key] = rule
-    for key in duplicates:
-        del rules[key]
-    return rules
+        if rule.id is not None:
+            parsed.append(rule)
+    names = Counter(fold(rule.name) for rule in parsed)
+    ids = Counter(rule.id for rule in parsed)
+    return {
+        rule.id: rule
+        for rule in parsed
+        if rule.id is not None and names[fold(rule.name)] == 1 and ids[rule.id] == 1
+    }
+
+
+def rule_named(rules: Mapping[str, RecipientRule], name: str) -> RecipientRule | None:
+    """Return the rule of the recipient called ``name`` (compared folded), or None."""
+    return next((r for r in rules.values() if fold(r.name) == fold(name)), None)
 
 
 def _hours(delta: timedelta) -> str:
@@ -260,11 +306,19 @@ def clip_resource(clip_id: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Share:
-    """One share: for one recipient, some resources of one entry, until ``expires``."""
+    """One share: for one recipient, some resources of one entry, until ``expires``.
+
+    ``recipient_id`` is the identity of the recipient's rule (None for built-in
+    shares, and for shares stored before recipients had identities until they are
+    bound, see ``share_access.bind_legacy``); ``recipient`` is its name, for people.
+    ``ended`` is when a rule change ended the share (``ended_reason`` says how:
+    ``no_rule`` or ``rule``); what a rule change takes is never given back.
+    """
 
     id: str
     entry_id: str
     recipient: str
+    recipient_id: str | None = None
     kind: ShareKind
     resources: tuple[str, ...]
     created: datetime
@@ -273,8 +327,15 @@ class Share:
     max_views: int | None = None
     views: int = 0
     revoked: datetime | None = None
+    ended: datetime | None = None
+    ended_reason: str | None = None
     builtin: bool = False
     created_by: str | None = None
+
+    @property
+    def end(self) -> datetime:
+        """Return when the share ended or ends (expired, revoked or ended)."""
+        return min(t for t in (self.expires, self.revoked, self.ended) if t)
 
     @property
     def clip_ids(self) -> tuple[str, ...]:
@@ -289,6 +350,7 @@ class Share:
             "id": self.id,
             "entry_id": self.entry_id,
             "recipient": self.recipient,
+            "recipient_id": self.recipient_id,
             "kind": self.kind.value,
             "resources": list(self.resources),
             "created": self.created.isoformat(),
@@ -297,6 +359,8 @@ class Share:
             "max_views": self.max_views,
             "views": self.views,
             "revoked": self.revoked.isoformat() if self.revoked else None,
+            "ended": self.ended.isoformat() if self.ended else None,
+            "ended_reason": self.ended_reason,
             "builtin": self.builtin,
             "created_by": self.created_by,
         }
@@ -306,11 +370,14 @@ class Share:
         """Return a stored share, or None if the record is not valid."""
         try:
             revoked = data.get("revoked")
+            ended = data.get("ended")
             max_views = data.get("max_views")
+            recipient_id = data.get("recipient_id")
             share = cls(
                 id=str(data["id"]),
                 entry_id=str(data["entry_id"]),
                 recipient=str(data["recipient"]),
+                recipient_id=None if recipient_id is None else str(recipient_id),
                 kind=ShareKind(data["kind"]),
                 resources=tuple(str(r) for r in data["resources"]),
                 created=datetime.fromisoformat(data["created"]),
@@ -319,6 +386,8 @@ class Share:
                 max_views=None if max_views is None else int(max_views),
                 views=int(data.get("views", 0)),
                 revoked=datetime.fromisoformat(revoked) if revoked else None,
+                ended=datetime.fromisoformat(ended) if ended else None,
+                ended_reason=data.get("ended_reason") if ended else None,
                 builtin=bool(data.get("builtin", False)),
                 created_by=data.get("created_by"),
             )
@@ -326,6 +395,10 @@ class Share:
             return None
         if (
             not SHARE_ID_RE.fullmatch(share.id)
+            or (
+                share.recipient_id is not None
+                and not RECIPIENT_ID_RE.fullmatch(share.recipient_id)
+            )
             or share.created.tzinfo is None
             or share.expires.tzinfo is None
             or not share.resources
@@ -350,10 +423,11 @@ def plan_share(
 ) -> Share:
     """Return a new share for ``recipient`` within its rule, or raise SharingError.
 
-    The expiry defaults to 24 hours or the rule's maximum if that is shorter; the
-    view limit defaults to the rule's.
+    The share is bound to the rule's identity (a rule without one shares nothing
+    but for the built-in notification rule). The expiry defaults to 24 hours or
+    the rule's maximum if that is shorter; the view limit defaults to the rule's.
     """
-    if rule is None:
+    if rule is None or (rule.id is None and not builtin):
         raise SharingError("unknown_recipient", {"recipient": recipient})
     name = {"recipient": rule.name}
     if entry_id not in rule.cameras:
@@ -387,6 +461,7 @@ def plan_share(
         id=new_share_id(),
         entry_id=entry_id,
         recipient=rule.name,
+        recipient_id=rule.id,
         kind=kind,
         resources=resources,
         created=now,
@@ -396,108 +471,6 @@ def plan_share(
         builtin=builtin,
         created_by=created_by,
     )
-
-
-def effective_expiry(share: Share, rule: RecipientRule) -> datetime:
-    """Return when a share ends under its rule as it is now."""
-    return min(share.expires, share.created + rule.max_expiry)
-
-
-def effective_view_limit(share: Share, rule: RecipientRule) -> int | None:
-    """Return the view limit of a share under its rule as it is now."""
-    limits = [n for n in (share.max_views, rule.max_views) if n is not None]
-    return min(limits) if limits else None
-
-
-class Refusal(StrEnum):
-    """Why an access was refused (for the owner's audit, never for the client)."""
-
-    METHOD = "method"
-    QUERY = "query"
-    UNKNOWN_SHARE = "unknown_share"
-    NOT_LOADED = "not_loaded"
-    BAD_TOKEN = "bad_token"  # noqa: S105 - a reason, not a secret
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-    NO_RULE = "no_rule"
-    RULE = "rule"
-    RESOURCE = "resource"
-    NOT_LOCAL = "not_local"
-    VIEW_LIMIT = "view_limit"
-    PRIVACY_MODE = "privacy_mode"
-    MISSING = "missing"
-    AUDIT_FAILED = "audit_failed"
-
-
-class ClientOrigin(StrEnum):
-    """Where a request comes from."""
-
-    LOCAL = "local"
-    REMOTE = "remote"
-    CLOUD = "cloud"
-
-
-def check_access(  # noqa: PLR0911 - one return per reason
-    share: Share,
-    rule: RecipientRule | None,
-    *,
-    resource: str,
-    origin: ClientOrigin,
-    now: datetime,
-) -> Refusal | None:
-    """Return why this access must be refused, or None to allow it.
-
-    The rule is the recipient's rule as it is now: a rule that was removed, or
-    narrowed below what the share was made with, narrows or ends the share.
-    """
-    if share.revoked is not None:
-        return Refusal.REVOKED
-    if now >= share.expires:
-        return Refusal.EXPIRED
-    if rule is None:
-        return Refusal.NO_RULE
-    if share.entry_id not in rule.cameras or not rule.allows_kind(share.kind):
-        return Refusal.RULE
-    if now >= effective_expiry(share, rule):
-        return Refusal.EXPIRED
-    if resource not in share.resources:
-        return Refusal.RESOURCE
-    if origin is not ClientOrigin.LOCAL and not (share.remote and rule.remote):
-        return Refusal.NOT_LOCAL
-    limit = effective_view_limit(share, rule)
-    if limit is not None and share.views >= limit:
-        return Refusal.VIEW_LIMIT
-    return None
-
-
-def count_view(share: Share) -> Share:
-    """Return the share with one more view."""
-    return replace(share, views=share.views + 1)
-
-
-def share_state(share: Share, rule: RecipientRule | None, now: datetime) -> str:
-    """Return ``active``, ``revoked``, ``expired``, ``used_up`` or ``no_rule``."""
-    if share.revoked is not None:
-        return "revoked"
-    if rule is None or share.entry_id not in rule.cameras:
-        return "no_rule"
-    if not rule.allows_kind(share.kind):
-        return "no_rule"
-    if now >= effective_expiry(share, rule):
-        return "expired"
-    limit = effective_view_limit(share, rule)
-    if limit is not None and share.views >= limit:
-        return "used_up"
-    return "active"
-
-
-def prunable(shares: Iterable[Share], now: datetime, keep: timedelta) -> list[str]:
-    """Return the ids of shares that ended more than ``keep`` ago."""
-    return [
-        share.id
-        for share in shares
-        if min(share.expires, share.revoked or share.expires) + keep <= now
-    ]
 
 
 # --- links -----------------------------------------------------------------------------
@@ -531,7 +504,15 @@ def mint_token(key: bytes, share: Share, resource: str, *, now: datetime) -> str
     return jwt.encode(payload, key, algorithm="HS256")
 
 
-def verify_token(
+class TokenCheck(StrEnum):
+    """What a link's token is for one request."""
+
+    VALID = "valid"
+    EXPIRED = "expired"  # ours and for this request, but past its expiry
+    INVALID = "invalid"  # not ours, or not for this request
+
+
+def check_token(
     token: str,
     key: bytes,
     *,
@@ -539,10 +520,15 @@ def verify_token(
     share_id: str,
     resource: str,
     method: str,
-) -> bool:
-    """Return True only if ``token`` is ours, unexpired and for exactly this request."""
+    now: datetime,
+) -> TokenCheck:
+    """Return whether ``token`` is ours and for exactly this request, and unexpired.
+
+    A token we signed for this request that is past its expiry (no leeway) is
+    ``EXPIRED``, not ``INVALID``: whoever holds it was given the link.
+    """
     if len(token) > MAX_TOKEN_LENGTH or not _TOKEN_RE.fullmatch(token):
-        return False
+        return TokenCheck.INVALID
     try:
         claims = jwt.decode(
             token,
@@ -554,21 +540,24 @@ def verify_token(
             options={
                 "require": ["exp", "iat", "iss", "aud", "sub", "res", "m"],
                 "verify_signature": True,
-                "verify_exp": True,
+                "verify_exp": False,  # below, once the rest is known to be ours
                 "verify_iat": True,
                 "verify_aud": True,
                 "verify_iss": True,
             },
         )
     except jwt.PyJWTError:
-        return False
+        return TokenCheck.INVALID
     ok = True
     for claim, expected in (("sub", share_id), ("res", resource), ("m", method)):
         value = claims.get(claim)
         if not isinstance(value, str):
-            return False
+            return TokenCheck.INVALID
         ok &= hmac.compare_digest(value.encode(), expected.encode())
-    return ok
+    expires = claims["exp"]
+    if not ok or isinstance(expires, bool) or not isinstance(expires, int | float):
+        return TokenCheck.INVALID
+    return TokenCheck.VALID if now.timestamp() < expires else TokenCheck.EXPIRED
 
 
 def token_from_query(raw_query: str) -> str | None:
@@ -585,52 +574,3 @@ def token_from_query(raw_query: str) -> str | None:
 def fingerprint(token: str) -> str:
     """Return a short hash prefix of a token: what logs and the audit may show."""
     return hashlib.sha256(token.encode()).hexdigest()[:12]
-
-
-# --- client addresses -------------------------------------------------------------------
-
-LOCAL_NETWORKS: Final = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "127.0.0.0/8",
-        "::1/128",
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "fd00::/8",
-        "169.254.0.0/16",
-        "fe80::/10",
-    )
-)
-
-
-def classify_client(remote: str | None, *, cloud: bool) -> ClientOrigin:
-    """Classify a client address (as HA's forwarded middleware set it).
-
-    Local: loopback, RFC 1918, fd00::/8 and link-local, IPv4-mapped or not. Not
-    local: everything else, including CGNAT (100.64.0.0/10), addresses that do not
-    parse, and any request relayed by the cloud (which arrives from loopback).
-    """
-    if cloud:
-        return ClientOrigin.CLOUD
-    if not remote:
-        return ClientOrigin.REMOTE
-    try:
-        address = ipaddress.ip_address(remote)
-    except ValueError:
-        return ClientOrigin.REMOTE
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if any(address in network for network in LOCAL_NETWORKS):
-        return ClientOrigin.LOCAL
-    return ClientOrigin.REMOTE
-
-
-# --- what a share serves ------------------------------------------------------------------
-
-
-class ClipIndex(Protocol):
-    """Where the files of shared clips are found."""
-
-    def get_clip(self, clip_id: str) -> Path | None:
-        """Return the path of an indexed clip, or None (unknown or invalid id)."""

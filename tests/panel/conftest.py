@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from datetime import datetime
+from socket import herror
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -25,10 +28,34 @@ from tests.conftest import SourceCamera, make_jpeg
 ZONE = {"name": "Street", "points": [[0, 0], [1, 0], [1, 0.25], [0, 0.25]]}
 RECIPIENTS: list[dict[str, Any]] = [
     {"name": "neighbour", "max_expiry_hours": 48},
+    # Not offered by the share dialog: no clips, or not this doorbell.
+    {"name": "postman", "clips": False, "snapshots": True},
+    {"name": "elsewhere", "cameras": ["another-doorbell"]},
+    {"name": "insurer", "max_expiry_hours": 168, "remote": True, "max_views": 3},
 ]
 # What a clip file holds here: an MP4's first box, then filler.
 MP4 = b"\x00\x00\x00\x20ftypisom" + b"\x00mp4" * 5000
 THUMBNAIL = make_jpeg(160, 120)
+
+
+@pytest.fixture(autouse=True)
+def reverse_lookups() -> Generator[list[str]]:
+    """Record HA's ip_ban reverse lookups instead of asking DNS (the network edge)."""
+    looked_up: list[str] = []
+
+    def _gethostbyaddr(address: str) -> tuple[str, list[str], list[str]]:
+        looked_up.append(address)
+        raise herror(1, "Unknown host")
+
+    with patch("homeassistant.components.http.ban.gethostbyaddr", _gethostbyaddr):
+        yield looked_up
+
+
+def recipient_id(entry: MockConfigEntry, name: str) -> str:
+    """The identity the entry migration gave the recipient called ``name``."""
+    return next(
+        str(rule["id"]) for rule in entry.options["recipients"] if rule["name"] == name
+    )
 
 
 @pytest.fixture

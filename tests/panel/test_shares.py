@@ -3,74 +3,139 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from datetime import timedelta
 import hashlib
 from http import HTTPStatus
 from pathlib import Path
 import re
 from typing import Any
 
+from aiohttp.test_utils import TestClient
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util import mock_real_ip
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
 )
 
 from custom_components.peephole.i18n import available_languages, negotiate
+from custom_components.peephole.share_guard import (
+    GUESSES_PER_MINUTE,
+    REPORTS_PER_MINUTE,
+)
 from custom_components.peephole.share_page import CSP, STYLE, STYLE_HASH
 
-from .conftest import MP4, Ws, add_clip
+from .conftest import MP4, Ws, add_clip, recipient_id
 
 FRONTEND = (
     Path(__file__).resolve().parents[2] / "custom_components" / "peephole" / "frontend"
 )
+REMOTE_CLIENT = "203.0.113.7"
 
 
-async def _share(ws: Ws, entry: MockConfigEntry, clip_id: str, **extra: Any) -> Any:
+async def _share(
+    ws: Ws,
+    entry: MockConfigEntry,
+    clip_id: str,
+    recipient: str = "neighbour",
+    **extra: Any,
+) -> Any:
     return await ws.result(
         "peephole/shares/create",
         entry_id=entry.entry_id,
-        recipient="neighbour",
+        recipient_id=recipient_id(entry, recipient),
         clip_ids=[clip_id],
-        expires_in=24,
-        **extra,
+        **{"expires_in": 24, **extra},
     )
 
 
+def _path(url: str) -> str:
+    return url[url.index("/api/peephole/share/") :]
+
+
 async def test_recipients_offer_only_what_the_rule_allows(
-    ws: Ws, integration: MockConfigEntry
+    hass: HomeAssistant, ws: Ws, integration: MockConfigEntry
 ) -> None:
     result = await ws.result(
         "peephole/shares/recipients", entry_id=integration.entry_id
     )
+    # By identity, only those whose rule allows this doorbell's clips.
     assert result["recipients"] == [
         {
+            "id": recipient_id(integration, "insurer"),
+            "name": "insurer",
+            "max_expiry_hours": 168,
+            "remote": True,
+            "max_views": 3,
+        },
+        {
+            "id": recipient_id(integration, "neighbour"),
             "name": "neighbour",
-            "clips": True,
-            "snapshots": False,
             "max_expiry_hours": 48,
             "remote": False,
             "max_views": None,
-        }
+        },
     ]
+    clip = await add_clip(hass, integration)
+    refusals = {
+        "expiry_too_long": ("neighbour", {"expires_in": 49}),
+        "remote_not_allowed": ("neighbour", {"allow_remote": True}),
+        "too_many_views": ("insurer", {"max_views": 4}),
+        "clips_not_allowed": ("postman", {}),
+        "camera_not_allowed": ("elsewhere", {}),
+    }
+    for code, (name, extra) in refusals.items():
+        refused = await ws.call(
+            "peephole/shares/create",
+            entry_id=integration.entry_id,
+            recipient_id=recipient_id(integration, name),
+            clip_ids=[clip.id],
+            **extra,
+        )
+        assert refused["error"]["code"] == code, (name, refused)
+        assert name in refused["error"]["message"]
+    assert (
+        "48"
+        in (
+            await ws.call(
+                "peephole/shares/create",
+                entry_id=integration.entry_id,
+                recipient_id=recipient_id(integration, "neighbour"),
+                clip_ids=[clip.id],
+                expires_in=49,
+            )
+        )["error"]["message"]
+    )
+    # A name is not an identity.
     refused = await ws.call(
         "peephole/shares/create",
         entry_id=integration.entry_id,
-        recipient="neighbour",
-        clip_ids=["20260101T000000-00000000"],
-        expires_in=49,
+        recipient_id="neighbour",
+        clip_ids=[clip.id],
     )
-    assert refused["error"]["code"] == "expiry_too_long"
-    assert "48" in refused["error"]["message"]
+    assert refused["error"]["code"] == "unknown_recipient"
     refused = await ws.call(
         "peephole/shares/create",
         entry_id=integration.entry_id,
-        recipient="neighbour",
+        recipient_id=recipient_id(integration, "neighbour"),
         clip_ids=["20260101T000000-00000000"],
-        allow_remote=True,
     )
-    assert refused["error"]["code"] == "remote_not_allowed"
+    assert refused["error"]["code"] == "unknown_clip"
+    assert (await ws.result("peephole/shares/list"))["shares"] == []
+    # Within the rule: remote and a view limit, as asked.
+    share = await _share(
+        ws, integration, clip.id, "insurer", allow_remote=True, max_views=2
+    )
+    assert (share["recipient"], share["remote"], share["max_views"]) == (
+        "insurer",
+        True,
+        2,
+    )
 
 
 async def test_share_open_revoke_and_audit(
@@ -82,9 +147,11 @@ async def test_share_open_revoke_and_audit(
     clip = await add_clip(hass, integration)
     share = await _share(ws, integration, clip.id, max_views=2)
     assert share["recipient"] == "neighbour"
-    assert share["url"] == share["page_url"]
-    path = share["url"][share["url"].index("/api/peephole/share/") :]
+    path = _path(share["page_url"])
     assert re.fullmatch(r"/api/peephole/share/[A-Za-z0-9_-]{22}\?token=[\w.-]+", path)
+    # The raw file links are there too, as create_share gives them.
+    assert share["links"][0]["resource"] == f"{clip.id}.mp4"
+    assert share["url"] == share["links"][0]["url"]
     # The timeline shows who the clip is shared with.
     timeline = await ws.result(
         "peephole/timeline", day=clip.start.astimezone().date().isoformat()
@@ -123,14 +190,18 @@ async def test_share_open_revoke_and_audit(
     assert video.startswith(
         f"/api/peephole/share/{share['share_id']}/{clip.id}.mp4?token="
     )
-    # Opening the page is not a view; playing the clip is.
-    response = await client.get(video.replace("&amp;", "&"))
+    # Opening the page is audited but is not a view; playing the clip is both.
+    listed = (await ws.result("peephole/shares/list"))["shares"]
+    assert [(s["views"], s["accesses"]) for s in listed] == [(0, 1)]
+    response = await client.get(video)
     assert response.status == HTTPStatus.OK
     assert await response.read() == MP4
     listed = (await ws.result("peephole/shares/list"))["shares"]
-    assert [(s["id"], s["views"], s["view_limit"], s["state"]) for s in listed] == [
-        (share["share_id"], 1, 2, "active")
-    ]
+    assert [
+        (s["id"], s["views"], s["view_limit"], s["accesses"], s["state"])
+        for s in listed
+    ] == [(share["share_id"], 1, 2, 2, "active")]
+    assert "audit" not in listed[0]  # the records come with the audit command
     # Revoked: the page refuses, with the neutral page.
     assert await ws.result("peephole/shares/revoke", share_id=share["share_id"]) == {
         "share_id": share["share_id"],
@@ -139,79 +210,277 @@ async def test_share_open_revoke_and_audit(
     refused = await client.get(path)
     assert refused.status == HTTPStatus.NOT_FOUND
     assert "This link is not available" in await refused.text()
-    # Both openings of the page are in its audit, allowed and refused (and why).
-    records = (await ws.result("peephole/shares/audit", share_id=share["share_id"]))[
-        "records"
+    # Both openings of the page are in its audit, allowed and refused (and why),
+    # with the clip played between them; newest first.
+    audit = await ws.result("peephole/shares/audit", share_id=share["share_id"])
+    assert [
+        (r["resource"], r["outcome"], r["reason"], r["origin"])
+        for r in audit["records"]
+    ] == [
+        ("", "refused", "revoked", "local"),
+        (f"{clip.id}.mp4", "allowed", "", "local"),
+        ("", "allowed", "", "local"),
     ]
-    pages = [r for r in records if r["resource"] == ""]
-    assert [(r["outcome"], r["reason"]) for r in pages] == [
-        ("refused", "revoked"),
-        ("allowed", ""),
+    assert "unknown_links" not in audit  # those belong to no link
+    listed = (await ws.result("peephole/shares/list"))["shares"]
+    assert [(s["state"], s["accesses"], s["refusals"]) for s in listed] == [
+        ("revoked", 2, 1)
     ]
     refused_only = (await ws.result("peephole/shares/audit", outcome="refused"))[
         "records"
     ]
-    assert {r["outcome"] for r in refused_only} == {"refused"}
+    assert [r["reason"] for r in refused_only] == ["revoked"]
+    doorbell = await ws.result("peephole/shares/audit", entry_id=integration.entry_id)
+    assert len(doorbell["records"]) == 3
     again = await ws.call("peephole/shares/revoke", share_id="nope")
     assert again["error"]["code"] == "unknown_share"
 
 
-async def test_every_refusal_is_the_same_page(
+async def test_a_link_belongs_to_the_recipient_not_the_name(
     hass: HomeAssistant,
     ws: Ws,
     integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     clip = await add_clip(hass, integration)
+    share = await _share(ws, integration, clip.id)
+    client = await hass_client_no_auth()
+    # Renamed: the same recipient keeps the link, listed under the new name.
+    renamed = [
+        {**rule, "name": "Anna next door"} if rule["name"] == "neighbour" else rule
+        for rule in integration.options["recipients"]
+    ]
+    hass.config_entries.async_update_entry(
+        integration, options={**integration.options, "recipients": renamed}
+    )
+    await hass.async_block_till_done()
+    assert (await client.get(_path(share["page_url"]))).status == HTTPStatus.OK
+    listed = (await ws.result("peephole/shares/list"))["shares"]
+    assert [(s["recipient"], s["state"]) for s in listed] == [
+        ("Anna next door", "active")
+    ]
+    # Removed, then a new recipient with the old name: the link stays ended.
+    others = [r for r in renamed if r["name"] != "Anna next door"]
+    for stored in (others, [*others, {"name": "Anna next door", "id": "B" * 22}]):
+        hass.config_entries.async_update_entry(
+            integration, options={**integration.options, "recipients": stored}
+        )
+        await hass.async_block_till_done()
+        assert (await client.get(_path(share["page_url"]))).status == (
+            HTTPStatus.NOT_FOUND
+        )
+    listed = (await ws.result("peephole/shares/list"))["shares"]
+    assert [s["state"] for s in listed] == ["no_rule"]
+    audit = await ws.result("peephole/shares/audit", share_id=share["share_id"])
+    assert [r["reason"] for r in audit["records"]] == ["no_rule", "no_rule", ""]
+
+
+class _Socket:
+    """A websocket of the test client, numbering its messages as HA's test one does."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.next_id = 1
+
+    async def send_json_auto_id(self, data: dict[str, Any]) -> None:
+        await self.socket.send_json({"id": self.next_id, **data})
+        self.next_id += 1
+
+    async def receive_json(self) -> Any:
+        return await self.socket.receive_json()
+
+
+@pytest.fixture
+async def one_server(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_access_token: str,
+) -> tuple[Callable[[str], None], TestClient, Ws]:
+    """One HTTP server whose client address the test sets (HA's mock_real_ip).
+
+    Its middleware goes in as the server starts, so the test's plain client and
+    the administrator's websocket share one server.
+    """
+    set_ip = mock_real_ip(hass.http.app)
+    set_ip("127.0.0.1")
+    client = await hass_client_no_auth()
+    socket = await client.ws_connect("/api/websocket")
+    assert (await socket.receive_json())["type"] == "auth_required"
+    await socket.send_json({"type": "auth", "access_token": hass_access_token})
+    assert (await socket.receive_json())["type"] == "auth_ok"
+    return set_ip, client, Ws(_Socket(socket))
+
+
+async def test_every_refusal_is_the_same_page(
+    hass: HomeAssistant,
+    one_server: tuple[Callable[[str], None], TestClient, Ws],
+    integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    reverse_lookups: list[str],
+) -> None:
+    set_ip, client, ws = one_server
+    # At the start of a minute (the guesses below all fall in it).
+    freezer.move_to(dt_util.utcnow().replace(second=0) + timedelta(minutes=1))
+    clip = await add_clip(hass, integration)
     revoked = await _share(ws, integration, clip.id)
     await ws.result("peephole/shares/revoke", share_id=revoked["share_id"])
     used_up = await _share(ws, integration, clip.id, max_views=1)
+    short = await _share(ws, integration, clip.id, expires_in=0.01)
+    insurer = await _share(ws, integration, clip.id, "insurer")
     live = await _share(ws, integration, clip.id)
-    client = await hass_client_no_auth()
 
-    def path_of(url: str) -> str:
-        return url[url.index("/api/peephole/share/") :]
-
-    used_path = path_of(used_up["url"])
     clip_link = used_up["links"][0]["path"]
     assert (await client.get(clip_link)).status == HTTPStatus.OK  # the one view
-    live_path = path_of(live["url"])
+    live_path = _path(live["page_url"])
     share_id = live["share_id"]
     token = live_path.partition("?token=")[2]
-    cases = {
-        "revoked": path_of(revoked["url"]),
-        "used up": used_path,
-        "wrong token": live_path[:-3] + "abc",
-        "another share's token": f"/api/peephole/share/{revoked['share_id']}?token={token}",
-        "a file's token": f"/api/peephole/share/{share_id}?token={clip_link.partition('?token=')[2]}",
-        "no token": f"/api/peephole/share/{share_id}",
-        "extra query": f"{live_path}&x=1",
-        "unknown share": f"/api/peephole/share/{'A' * 22}?token={token}",
-        "not a share id": "/api/peephole/share/abc?token=x",
+    # The insurer may no longer have clips: its link ends (the rule's reason).
+    await _change_rule(hass, integration, "insurer", clips=False, snapshots=True)
+    freezer.tick(timedelta(seconds=40))  # the short link has expired
+    links = {
+        # Real links, refused for a reason of their own.
+        "revoked": (_path(revoked["page_url"]), "GET", None),
+        "used up": (_path(used_up["page_url"]), "GET", None),
+        "expired": (_path(short["page_url"]), "GET", None),
+        "rule narrowed": (_path(insurer["page_url"]), "GET", None),
+        "not from the local network": (live_path, "GET", REMOTE_CLIENT),
+        # Requests for no link.
+        "wrong token": (live_path[:-3] + "abc", "GET", None),
+        "another share's token": (
+            f"/api/peephole/share/{revoked['share_id']}?token={token}",
+            "GET",
+            None,
+        ),
+        "a file's token": (
+            f"/api/peephole/share/{share_id}?token={clip_link.partition('?token=')[2]}",
+            "GET",
+            None,
+        ),
+        "no token": (f"/api/peephole/share/{share_id}", "GET", None),
+        "extra query": (f"{live_path}&x=1", "GET", None),
+        "unknown share": (f"/api/peephole/share/{'A' * 22}?token={token}", "GET", None),
+        "not a share id": ("/api/peephole/share/abc?token=x", "GET", None),
+        "not a GET": (live_path, "POST", None),
     }
     answers = {}
-    for name, path in cases.items():
-        response = await client.get(path, headers={"Accept-Language": "en"})
+
+    async def ask(name: str, path: str, method: str, ip: str | None) -> None:
+        set_ip(ip or "127.0.0.1")
+        response = await client.request(method, path, headers={"Accept-Language": "en"})
         answers[name] = (
             response.status,
             await response.read(),
             {k: v for k, v in response.headers.items() if k not in ("Date", "Server")},
         )
+
+    for name, (path, method, ip) in links.items():
+        await ask(name, path, method, ip)
+    # And a good link still works.
+    set_ip("127.0.0.1")
+    assert (await client.get(live_path)).status == HTTPStatus.OK
+    # A client that kept guessing is refused unseen for the rest of the minute,
+    # with the same page, even for a real link.
+    for _ in range(GUESSES_PER_MINUTE):
+        await client.get("/api/peephole/share/abc?token=x")
+    await ask("rate limited", live_path, "GET", None)
+
     statuses = {name: answer[0] for name, answer in answers.items()}
     assert set(statuses.values()) == {HTTPStatus.NOT_FOUND}, statuses
     bodies = {answer[1] for answer in answers.values()}
     assert len(bodies) == 1, "every refusal is byte for byte the same"
     assert b"This link is not available" in bodies.pop()
     assert len({repr(sorted(a[2].items())) for a in answers.values()}) == 1
-    # And a good link still works.
-    assert (await client.get(live_path)).status == HTTPStatus.OK
+
+    # The owner's audit has each real link's reason; the rest are counted as
+    # requests for links that do not exist, per client and minute.
+    audit = await ws.result("peephole/shares/audit", outcome="refused", limit=500)
+    reasons = {r["share_id"]: r["reason"] for r in audit["records"]}
+    assert reasons == {
+        revoked["share_id"]: "revoked",
+        used_up["share_id"]: "view_limit",
+        short["share_id"]: "expired",
+        insurer["share_id"]: "rule",
+        live["share_id"]: "not_local",
+    }
+    unknown = audit["unknown_links"]
+    (bucket,) = unknown["by_client_and_minute"]
+    assert bucket["client"] == "127.0.0.1"
+    # Eight guesses above, then the guessing loop: up to the limit no such share,
+    # then refused unseen (as is the real link after it).
+    assert bucket["reasons"] == {
+        "bad_token": 3,
+        "query": 2,
+        "unknown_share": 2 + GUESSES_PER_MINUTE - 8,
+        "method": 1,
+        "rate_limited": 8 + 1,
+    }
+    assert bucket["count"] == 8 + GUESSES_PER_MINUTE + 1
+    assert unknown["older_requests"] == 0
+    assert reverse_lookups == ["127.0.0.1"] * REPORTS_PER_MINUTE
+    # A forged token for a real share is counted on that share too.
+    listed = {s["id"]: s for s in (await ws.result("peephole/shares/list"))["shares"]}
+    assert listed[share_id]["forged_requests"] == 2
+    assert listed[revoked["share_id"]]["forged_requests"] == 1
+
+
+async def _change_rule(
+    hass: HomeAssistant, entry: MockConfigEntry, name: str, **changes: Any
+) -> None:
+    stored = [
+        {**rule, **changes} if rule["name"] == name else rule
+        for rule in entry.options["recipients"]
+    ]
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "recipients": stored}
+    )
+    await hass.async_block_till_done()
+
+
+async def test_a_snapshot_shares_page(
+    hass: HomeAssistant,
+    ws: Ws,
+    integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A notification's snapshot link has a page too; none in privacy mode."""
+    share = await hass.services.async_call(
+        "peephole",
+        "share_snapshot",
+        {"config_entry_id": integration.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    client = await hass_client_no_auth()
+    response = await client.get(_path(share["page_url"]))
+    assert response.status == HTTPStatus.OK
+    page = await response.text()
+    (image,) = re.findall(r'<img src="([^"]+)"', page)
+    assert image == share["links"][0]["path"]
+    assert "<video" not in page
+    picture = await client.get(image)
+    assert picture.status == HTTPStatus.OK
+    assert picture.content_type == "image/jpeg"
+    switch = "switch.front_door_privacy_mode"
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": switch}, blocking=True
+    )
+    assert (await client.get(_path(share["page_url"]))).status == HTTPStatus.NOT_FOUND
+    audit = await ws.result("peephole/shares/audit", share_id=share["share_id"])
+    assert [(r["resource"], r["reason"]) for r in audit["records"]] == [
+        ("", "privacy_mode"),
+        ("snapshot.jpg", ""),
+        ("", ""),
+    ]
+    # Not a recipient's link: not in the panel's list of links.
+    assert (await ws.result("peephole/shares/list"))["shares"] == []
 
 
 SHARE_COMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("peephole/shares/recipients", {"entry_id": "ENTRY"}),
     (
         "peephole/shares/create",
-        {"entry_id": "ENTRY", "recipient": "neighbour", "clip_ids": ["CLIP"]},
+        {"entry_id": "ENTRY", "recipient_id": "RECIPIENT", "clip_ids": ["CLIP"]},
     ),
     ("peephole/shares/list", {}),
     ("peephole/shares/revoke", {"share_id": "SHARE"}),
@@ -231,7 +500,11 @@ async def test_non_admins_cannot_share(
 ) -> None:
     clip = await add_clip(hass, integration)
     share = await _share(ws, integration, clip.id)
-    values = {"ENTRY": integration.entry_id, "SHARE": share["share_id"]}
+    values = {
+        "ENTRY": integration.entry_id,
+        "SHARE": share["share_id"],
+        "RECIPIENT": recipient_id(integration, "neighbour"),
+    }
     data = {
         key: [clip.id] if value == ["CLIP"] else values.get(value, value)
         for key, value in data.items()

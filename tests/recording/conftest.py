@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+import contextlib
+import errno
 import io
 from pathlib import Path
 import subprocess
+import threading
 import time
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -28,6 +32,7 @@ from custom_components.peephole.const import (
     CONF_ZONES,
     DOMAIN,
 )
+from custom_components.peephole.video import Mp4Writer
 from tests.conftest import SourceCamera
 
 WIDTH, HEIGHT = 320, 240
@@ -171,3 +176,53 @@ async def refused(
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, action, data, blocking=True)
     return err.value
+
+
+def ring_span(recorder: Any) -> float:
+    """Seconds of pictures the recorder's pre-roll ring holds."""
+    packets = list(recorder.ring)
+    return packets[-1].time - packets[0].time if packets else 0.0
+
+
+def decode_packets(packets: list[Any]) -> npt.NDArray[np.uint8]:
+    """Decode encoded packets (from the first keyframe) to RGB frames (n, h, w, 3)."""
+    import av
+
+    codec = av.CodecContext.create("h264", "r")
+    frames = [
+        frame.to_ndarray(format="rgb24")
+        for packet in packets
+        for frame in codec.decode(av.Packet(packet.data))
+    ]
+    assert frames, "no picture decoded"
+    return np.stack(frames)
+
+
+def peephole_threads() -> list[threading.Thread]:
+    """The live threads of Peephole's feeds (named after the feed)."""
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread.name.startswith("peephole ") and thread.is_alive()
+    ]
+
+
+@contextlib.contextmanager
+def failing_writes_after(seconds: float) -> Iterator[None]:
+    """Make every clip write fail (an I/O error) once a clip is ``seconds`` long.
+
+    With 0, every write fails, the first included (nothing is ever written).
+
+    What a failing disk or a yanked USB stick does to the muxer's writes.
+    """
+    real_write = Mp4Writer._write_all
+
+    def write(writer: Mp4Writer, packets: Any) -> None:
+        if seconds <= 0 or (
+            writer.first_time is not None and writer.duration >= seconds
+        ):
+            raise OSError(errno.EIO, "Input/output error")
+        real_write(writer, packets)
+
+    with patch.object(Mp4Writer, "_write_all", write):
+        yield

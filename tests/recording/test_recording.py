@@ -7,7 +7,6 @@ from dataclasses import replace
 import io
 import os
 from pathlib import Path
-import signal
 import time
 from typing import Any
 from unittest.mock import patch
@@ -35,7 +34,6 @@ from custom_components.peephole.const import (
     EVENT_CLIP_SAVED,
     EVENT_CLIP_STARTED,
 )
-from custom_components.peephole.recorder import ClipEncoder
 from tests.conftest import MOTION, RING_EVENT, SourceCamera, is_peephole_code
 
 from .conftest import (
@@ -46,8 +44,12 @@ from .conftest import (
     assert_masked,
     clock_ticks,
     decode_clip,
+    decode_packets,
+    failing_writes_after,
+    peephole_threads,
     read_clock,
     refused,
+    ring_span,
     wait_for,
 )
 
@@ -66,14 +68,6 @@ def _ring(hass: HomeAssistant) -> None:
     )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _fill_disk(path: Path, leave: int) -> None:
     """Fill the file system, then free ``leave`` bytes."""
     with path.open("wb", buffering=0) as file:
@@ -87,11 +81,8 @@ def _fill_disk(path: Path, leave: int) -> None:
 
 
 async def _fill_buffer(entry: MockConfigEntry, seconds: float = 1.0) -> None:
-    recorder = entry.runtime_data.recorder
-    await wait_for(
-        None,  # type: ignore[arg-type]
-        lambda: len(recorder.buffer) >= seconds * FPS,
-    )
+    """Wait until the pre-roll ring holds ``seconds`` of pictures."""
+    await wait_for(None, lambda: ring_span(entry.runtime_data.recorder) >= seconds)
 
 
 # A zone over the clock cells at the bottom of ClockCamera's frames.
@@ -187,7 +178,7 @@ async def test_ring_records_one_masked_clip_with_pre_roll(
 
 
 async def test_motion_and_action_trigger_privacy_records_nothing(
-    hass: HomeAssistant, init_integration: MockConfigEntry
+    hass: HomeAssistant, init_integration: MockConfigEntry, source_camera: SourceCamera
 ) -> None:
     recorder = init_integration.runtime_data.recorder
     saved = async_capture_events(hass, EVENT_CLIP_SAVED)
@@ -216,7 +207,12 @@ async def test_motion_and_action_trigger_privacy_records_nothing(
     assert "clip_id" not in ring.attributes  # nothing records it
     await asyncio.sleep(0.5)
     assert not recorder.recording
-    assert len(recorder.buffer) == 0
+    assert len(recorder.ring) == 0
+    # Privacy mode stops the feed: the source camera is not even asked.
+    assert not recorder.source.feed.running
+    asked = len(source_camera.requests)
+    await asyncio.sleep(0.5)
+    assert len(source_camera.requests) == asked
     await hass.services.async_call(
         "switch",
         "turn_off",
@@ -267,27 +263,31 @@ async def test_max_length_caps_extensions(
 async def test_a_zone_drawn_as_a_clip_starts_covers_its_pre_roll(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Pre-roll frames not yet written when the zones change are dropped."""
+    """Pre-roll packets not yet written when the zones change are dropped.
+
+    The clip's first write waits (its disk check is slow); a zone is drawn
+    meanwhile: the clip starts at the feed's next keyframe, masked with it.
+    """
     recorder = init_integration.runtime_data.recorder
     saved = async_capture_events(hass, EVENT_CLIP_SAVED)
     await _fill_buffer(init_integration)
-    ffmpeg_may_start = asyncio.Event()
-    real_start = ClipEncoder.async_start
+    may_write = asyncio.Event()
+    real_has_room = recorder._async_has_room
 
-    async def slow_start(encoder: ClipEncoder) -> None:
-        await ffmpeg_may_start.wait()  # ffmpeg is slow to start
-        await real_start(encoder)
+    async def slow_has_room() -> bool:
+        await may_write.wait()
+        return await real_has_room()
 
-    with patch.object(ClipEncoder, "async_start", slow_start):
+    with patch.object(recorder, "_async_has_room", slow_has_room):
         _ring(hass)
         await hass.async_block_till_done()
-        assert recorder.session.pending  # the pre-roll, waiting for ffmpeg
+        assert recorder.session.packets  # the pre-roll, not written yet
         hass.config_entries.async_update_entry(
             init_integration,
             options={**init_integration.options, CONF_ZONES: [ZONE, CLOCK_ZONE]},
         )
         await hass.async_block_till_done()
-        ffmpeg_may_start.set()
+        may_write.set()
         await wait_for(hass, lambda: saved)
     await hass.async_block_till_done()
     clip = recorder.store.get(saved[0].data["clip_id"])
@@ -297,49 +297,45 @@ async def test_a_zone_drawn_as_a_clip_starts_covers_its_pre_roll(
     assert _clock_hidden(_rgb(recorder.store.thumbnail_path(clip).read_bytes()))
 
 
-async def test_ffmpeg_killed_mid_recording_keeps_a_playable_clip(
+async def test_a_failing_write_mid_recording_keeps_a_playable_clip(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     recorder = init_integration.runtime_data.recorder
     saved = async_capture_events(hass, EVENT_CLIP_SAVED)
     await _fill_buffer(init_integration)
-    await hass.services.async_call(
-        DOMAIN,
-        "record_clip",
-        {"config_entry_id": init_integration.entry_id, "duration": 30},
-        blocking=True,
-    )
-    await wait_for(hass, lambda: recorder.session and recorder.session.encoder)
-    await asyncio.sleep(2.5)
-    os.kill(recorder.session.encoder.pid, signal.SIGKILL)
-    await wait_for(hass, lambda: saved)
+    with failing_writes_after(2.5):
+        await hass.services.async_call(
+            DOMAIN,
+            "record_clip",
+            {"config_entry_id": init_integration.entry_id, "duration": 30},
+            blocking=True,
+        )
+        await wait_for(hass, lambda: saved)
     assert saved[0].data["incomplete"] is True
     clip = recorder.store.get(saved[0].data["clip_id"])
     assert clip.incomplete
     assert clip.duration >= 1
     assert_masked(decode_clip(recorder.store.clip_path(clip)))
     assert not list(recorder.store.directory.glob("*.partial.mp4"))
+    assert not recorder.recording
 
 
 async def test_clip_ffmpeg_cannot_check_is_left_for_the_next_start(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """ffmpeg killed, and the check of what it wrote times out: nothing is removed.
+    """A write fails, and the check of what was written times out: nothing goes.
 
     The partial clip stays (and its thumbnail); the next start indexes it.
     """
     recorder = init_integration.runtime_data.recorder
     saved = async_capture_events(hass, EVENT_CLIP_SAVED)
     await _fill_buffer(init_integration)
-    clip_id = recorder.async_trigger("action", 30)
-    await wait_for(hass, lambda: recorder.session and recorder.session.encoder)
-    await asyncio.sleep(2.5)
 
     async def cannot_tell(path: Path) -> float | None:
         raise ProbeError("ffmpeg took more than 30 s")
 
-    with patch.object(recorder, "async_probe", cannot_tell):
-        os.kill(recorder.session.encoder.pid, signal.SIGKILL)
+    with failing_writes_after(2.5), patch.object(recorder, "async_probe", cannot_tell):
+        clip_id = recorder.async_trigger("action", 30)
         await wait_for(hass, lambda: clip_id not in recorder._unsaved)
     assert not saved
     assert recorder.store.get(clip_id) is None
@@ -352,13 +348,14 @@ async def test_clip_ffmpeg_cannot_check_is_left_for_the_next_start(
     assert clip is not None
     assert clip.incomplete
     assert clip.thumbnail
+    assert clip.trigger == "action"  # from its pending record
     assert_masked(decode_clip(recorder.store.clip_path(clip)))
 
 
 async def test_restart_mid_recording_reconciles(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Unload kills ffmpeg (as a crash would); start-up indexes what plays."""
+    """Unload leaves the clip being written (as a crash would); start-up indexes it."""
     recorder = init_integration.runtime_data.recorder
     directory = recorder.store.directory
     await _fill_buffer(init_integration)
@@ -368,13 +365,12 @@ async def test_restart_mid_recording_reconciles(
         {"config_entry_id": init_integration.entry_id, "duration": 30},
         blocking=True,
     )
-    await wait_for(hass, lambda: recorder.session and recorder.session.encoder)
+    await wait_for(hass, lambda: recorder.session and recorder.session.writer)
     await asyncio.sleep(2.5)
-    pid = recorder.session.encoder.pid
     clip_id = recorder.session.clip_id
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
-    await wait_for(hass, lambda: not _alive(pid))
+    await wait_for(hass, lambda: not peephole_threads())
     assert (directory / f"{clip_id}.partial.mp4").exists()
     # Garbage from a crash: an unplayable partial, a temp file, a lost index entry.
     (directory / "20240101T000000-00000000.partial.mp4").write_bytes(b"\0" * 100)
@@ -498,7 +494,9 @@ async def test_full_disk_stops_cleanly(
     finally:
         await hass.config_entries.async_unload(init_integration.entry_id)
         await hass.async_block_till_done()
-        os.system(f"umount {directory}")  # noqa: S605, ASYNC221
+        # (lazily if a file there is still open: the mount must not outlive the test)
+        if os.system(f"umount {directory}") != 0:  # noqa: S605, ASYNC221
+            os.system(f"umount -l {directory}")  # noqa: S605, ASYNC221
 
 
 async def test_turning_recording_off_forgets_its_entities(
@@ -564,8 +562,9 @@ async def test_a_new_zone_covers_the_pre_roll_too(
     await hass.async_block_till_done()
     assert init_integration.runtime_data.recorder is recorder  # applied live
 
-    assert all(_clock_hidden(_rgb(frame.data)) for frame in recorder.buffer)
+    # Everything buffered from now on was masked with the new zone.
     await _fill_buffer(init_integration, 0.6)
+    assert _clock_hidden(decode_packets(list(recorder.ring)))
     _ring(hass)
     await wait_for(hass, lambda: saved)
     await hass.async_block_till_done()
@@ -578,7 +577,7 @@ async def test_a_new_zone_covers_the_pre_roll_too(
 async def test_unload_while_recording_leaves_nothing_behind(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """No task, timer, listener or ffmpeg is left once the entry is unloaded mid-clip."""
+    """No task, timer, listener or thread is left once the entry is unloaded mid-clip."""
     recorder = init_integration.runtime_data.recorder
 
     def peephole_tasks() -> list[asyncio.Task[Any]]:
@@ -606,14 +605,13 @@ async def test_unload_while_recording_leaves_nothing_behind(
 
     await _fill_buffer(init_integration)
     _ring(hass)
-    await wait_for(hass, lambda: recorder.session and recorder.session.encoder)
-    pid = recorder.session.encoder.pid
-    assert _alive(pid)
+    await wait_for(hass, lambda: recorder.session and recorder.session.writer)
+    assert peephole_threads()  # the encoder
     assert peephole_tasks()  # the feed and the clip
     assert peephole_timers()  # the retention interval
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
-    await wait_for(hass, lambda: not _alive(pid))
+    await wait_for(hass, lambda: not peephole_threads())
     await wait_for(hass, lambda: not peephole_tasks())
     assert peephole_timers() == []
     # Nothing listens any more: motion and a ring start no clip.
@@ -630,10 +628,10 @@ async def test_turning_a_zone_off_keeps_the_pre_roll(
     """Less masking needs no new pre-roll: the frames made before are kept."""
     recorder = init_integration.runtime_data.recorder
     await _fill_buffer(init_integration)
-    newest = recorder.buffer.latest  # (the oldest may age out meanwhile)
+    newest = recorder.ring.latest  # (the oldest may age out meanwhile)
     await _turn_zone(hass, init_integration, enabled=False)
     assert not init_integration.runtime_data.zones[0].enabled
-    assert newest in list(recorder.buffer)
+    assert newest in list(recorder.ring)
     # Turning it on again masks more: the pre-roll made without it goes.
     await _turn_zone(hass, init_integration, enabled=True)
-    assert newest not in list(recorder.buffer)
+    assert newest not in list(recorder.ring)

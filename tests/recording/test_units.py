@@ -10,7 +10,6 @@ from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.peephole.buffer import Frame, FrameBuffer
 from custom_components.peephole.clips import (
     Clip,
     ClipStore,
@@ -23,34 +22,12 @@ from custom_components.peephole.clips import (
     write_atomic,
 )
 from custom_components.peephole.const import DOMAIN, EVENT_CLIP_SAVED
-from custom_components.peephole.recorder import ClipEncoder, EncoderError, async_probe
+from custom_components.peephole.recorder import async_probe
 from custom_components.peephole.recording import NOT_RECORDED_MEMORY
 
-from .conftest import clock_frame, refused, wait_for
+from .conftest import failing_writes_after, refused, wait_for
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
-
-
-def test_buffer_bounds_and_order() -> None:
-    with pytest.raises(ValueError, match="duration"):
-        FrameBuffer(-1, 10)
-    with pytest.raises(ValueError, match="max_bytes"):
-        FrameBuffer(1, 0)
-    buffer = FrameBuffer(duration=1.0, max_bytes=10)
-    assert buffer.latest is None
-    buffer.add(Frame(time=1.0, data=b"aaaa"))
-    buffer.add(Frame(time=0.5, data=b"old"))  # older than the newest: ignored
-    assert [f.data for f in buffer] == [b"aaaa"]
-    buffer.add(Frame(time=1.2, data=b"bbbb"))
-    buffer.add(Frame(time=1.4, data=b"cccc"))  # 12 bytes > 10: the oldest goes
-    assert [f.data for f in buffer] == [b"bbbb", b"cccc"]
-    assert buffer.nbytes == 8
-    buffer.add(Frame(time=3.0, data=b"dd"))  # 1 s window: older frames go
-    assert [f.data for f in buffer] == [b"dd"]
-    buffer.add(Frame(time=3.1, data=b"x" * 11))  # a single frame over the cap
-    assert len(buffer) == 0
-    assert buffer.nbytes == 0
-    assert buffer.latest is None
 
 
 def test_clip_ids() -> None:
@@ -87,52 +64,6 @@ def test_scan_and_atomic_write(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_atomic(tmp_path / "no-such-dir" / "out.jpg", b"data")
     assert not list((tmp_path / "dir.mp4").iterdir())
-
-
-async def test_encoder_grid_gaps_and_errors(tmp_path: Path) -> None:
-    path = tmp_path / "clip.partial.mp4"
-    encoder = ClipEncoder(FFMPEG, path, fps=5, start=100.0, timeout=10)
-    with pytest.raises(EncoderError):
-        await encoder.async_write(Frame(time=100.0, data=clock_frame(100.0)))
-    with pytest.raises(EncoderError):
-        await encoder.async_finish()
-    await encoder.async_start()
-    assert encoder.pid is not None
-    await encoder.async_write(Frame(time=99.0, data=clock_frame(99.0)))  # before start
-    await encoder.async_write(Frame(time=100.0, data=clock_frame(100.0)))
-    await encoder.async_write(Frame(time=100.05, data=clock_frame(100.05)))  # same slot
-    await encoder.async_write(Frame(time=100.8, data=clock_frame(100.8)))  # fills 3
-    assert encoder.frames_written == 5
-    await encoder.async_write(Frame(time=200.0, data=clock_frame(200.0)))  # a stall
-    assert encoder.frames_written == 6
-    await encoder.async_finish()
-    duration = await async_probe(FFMPEG, path, 30)
-    assert duration is not None
-    assert duration == pytest.approx(6 / 5, abs=0.25)
-
-
-async def test_encoder_reports_ffmpeg_errors(tmp_path: Path) -> None:
-    # ffmpeg cannot create the output: it exits with an error we can read.
-    encoder = ClipEncoder(
-        FFMPEG, tmp_path / "missing" / "c.mp4", fps=5, start=0, timeout=10
-    )
-    await encoder.async_start()
-    with pytest.raises(EncoderError) as err:
-        await _feed_and_finish(encoder, 50)
-    assert not err.value.disk_full
-    # A killed encoder refuses frames.
-    killed = ClipEncoder(FFMPEG, tmp_path / "k.mp4", fps=5, start=0, timeout=10)
-    await killed.async_start()
-    killed.kill()
-    with pytest.raises(EncoderError):
-        await _feed_and_finish(killed, 200)
-    killed.kill()  # twice is harmless
-
-
-async def _feed_and_finish(encoder: ClipEncoder, frames: int) -> None:
-    for n in range(frames):
-        await encoder.async_write(Frame(time=n / 5, data=clock_frame(n / 5)))
-    await encoder.async_finish()
 
 
 async def test_probe_refuses_what_does_not_play(tmp_path: Path) -> None:
@@ -305,13 +236,13 @@ async def test_reconcile_removes_the_thumbnails_of_lost_clips(
 async def test_a_clip_lost_while_recording_leaves_no_thumbnail(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """ffmpeg dies before its first fragment: the clip is lost, its files go too."""
+    """The first write fails (nothing written): the clip is lost, its files go too."""
     recorder = init_integration.runtime_data.recorder
-    await wait_for(hass, lambda: recorder.buffer.latest)
-    recorder.binary = "/bin/false"  # an "ffmpeg" that exits at once, writes nothing
-    clip_id = recorder.async_trigger("action", 1)
-    session = recorder._unsaved[clip_id]
-    await wait_for(hass, lambda: clip_id not in recorder._unsaved)
+    await wait_for(hass, lambda: recorder.ring.latest)
+    with failing_writes_after(0):
+        clip_id = recorder.async_trigger("action", 1)
+        session = recorder._unsaved[clip_id]
+        await wait_for(hass, lambda: clip_id not in recorder._unsaved)
     await hass.async_block_till_done()
     assert session.thumbnail_written  # as the clip started
     assert not recorder.store.clips
@@ -331,7 +262,7 @@ async def test_a_clip_deleted_as_it_is_saved_is_not_said_to_be_unrecorded(
 ) -> None:
     """An automation deletes each clip as it is saved: that clip was recorded."""
     recorder = init_integration.runtime_data.recorder
-    await wait_for(hass, lambda: recorder.buffer.latest)
+    await wait_for(hass, lambda: recorder.ring.latest)
     entry_id = init_integration.entry_id
 
     @callback
@@ -356,12 +287,12 @@ async def test_clips_not_recorded_are_remembered_up_to_a_limit(
 ) -> None:
     """The ids of clips never saved are remembered, the oldest forgotten first."""
     recorder = init_integration.runtime_data.recorder
-    await wait_for(hass, lambda: recorder.buffer.latest)
-    recorder.binary = "/bin/false"
+    await wait_for(hass, lambda: recorder.ring.latest)
     lost = []
-    for _ in range(NOT_RECORDED_MEMORY + 1):
-        lost.append(clip_id := recorder.async_trigger("action", 0.01))
-        await wait_for(hass, lambda: clip_id not in recorder._unsaved)
+    with failing_writes_after(0):
+        for _ in range(NOT_RECORDED_MEMORY + 1):
+            lost.append(clip_id := recorder.async_trigger("action", 0.01))
+            await wait_for(hass, lambda: clip_id not in recorder._unsaved)
     assert len(set(lost)) == len(lost)
     assert recorder.not_recorded(lost[0]) is None
     assert all(recorder.not_recorded(clip_id) is False for clip_id in lost[1:])

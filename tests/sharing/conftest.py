@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from socket import herror
 from typing import Any
+from unittest.mock import patch
 
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -18,6 +22,7 @@ from custom_components.peephole.const import (
     CONF_ZONES,
     DOMAIN,
 )
+from custom_components.peephole.share_registry import DATA_SHARES
 from tests.conftest import SourceCamera
 
 ZONE = {"name": "Street", "points": [[0, 0], [1, 0], [1, 0.25], [0, 0.25]]}
@@ -25,6 +30,19 @@ RECIPIENTS: list[dict[str, Any]] = [
     {"name": "family", "snapshots": True, "max_expiry_hours": 48},
     {"name": "insurer", "max_expiry_hours": 168, "remote": True, "max_views": 3},
 ]
+
+
+@pytest.fixture(autouse=True)
+def reverse_lookups() -> Generator[list[str]]:
+    """Record HA's ip_ban reverse lookups instead of asking DNS (the network edge)."""
+    looked_up: list[str] = []
+
+    def _gethostbyaddr(address: str) -> tuple[str, list[str], list[str]]:
+        looked_up.append(address)
+        raise herror(1, "Unknown host")
+
+    with patch("homeassistant.components.http.ban.gethostbyaddr", _gethostbyaddr):
+        yield looked_up
 
 
 @pytest.fixture
@@ -90,6 +108,44 @@ async def add_clip(
         Clip(id=clip_id, start=now, duration=2.0, size=len(content), trigger="action")
     )
     return clip_id
+
+
+async def forget_registry(hass: HomeAssistant) -> None:
+    """Restart the registry: what is due is written (HA's final write), then read back."""
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    hass.data.pop(DATA_SHARES)
+
+
+def rules(entry: MockConfigEntry) -> list[dict[str, Any]]:
+    """The entry's recipients' rules as stored (each with its identity)."""
+    return [dict(rule) for rule in entry.options["recipients"]]
+
+
+def rule_of(entry: MockConfigEntry, name: str) -> dict[str, Any]:
+    """The stored rule called ``name``."""
+    return next(rule for rule in rules(entry) if rule["name"] == name)
+
+
+async def set_rules(
+    hass: HomeAssistant, entry: MockConfigEntry, stored: list[dict[str, Any]]
+) -> None:
+    """Store new rules (as an automation or another tool would: no options flow)."""
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "recipients": stored}
+    )
+    await hass.async_block_till_done()
+
+
+async def change_rule(
+    hass: HomeAssistant, entry: MockConfigEntry, name: str, **changes: Any
+) -> None:
+    """Change the rule called ``name`` (it keeps its identity)."""
+    await set_rules(
+        hass,
+        entry,
+        [{**r, **changes} if r["name"] == name else r for r in rules(entry)],
+    )
 
 
 async def call(

@@ -17,7 +17,7 @@ import zipfile
 from aiohttp import web
 from hass_nabucasa import remote as cloud_remote
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util.network import is_local
 import numpy as np
 from PIL import Image
@@ -28,11 +28,11 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 import voluptuous as vol
 
 from custom_components.peephole import logbook as peephole_logbook
-from custom_components.peephole.share_services import (
+from custom_components.peephole.share_access import ClientOrigin, classify_client
+from custom_components.peephole.share_registry import (
     EVENT_SHARE_ACCESSED,
     async_get_registry,
 )
-from custom_components.peephole.sharing import ClientOrigin, classify_client
 from tests.conftest import SourceCamera
 from tests.recording.conftest import (
     assert_masked,
@@ -216,12 +216,15 @@ async def _show_canary(
     peephole = integration.runtime_data
 
     def seen() -> bool:
-        with Image.open(io.BytesIO(peephole.recorder.buffer.latest.data)) as image:
+        latest = peephole.source.feed.latest
+        if latest is None or latest.jpeg is None:
+            return False
+        with Image.open(io.BytesIO(latest.jpeg)) as image:
             return read_clock(np.asarray(image.convert("RGB"))) == clock_ticks(
                 CANARY_TIME
             )
 
-    await wait_for(hass, lambda: peephole.recorder.buffer.latest and seen())
+    await wait_for(hass, seen)
 
 
 async def test_notification_snapshot(
@@ -396,6 +399,41 @@ async def test_export_hashes_verify(
             return_response=True,
         )
     assert err.value.translation_key == "unknown_share"
+
+
+async def test_export_and_share_errors_are_translated(
+    hass: HomeAssistant, integration: MockConfigEntry, clips_dir: Path
+) -> None:
+    clip = await add_clip(hass, integration, b"gone soon")
+    # The clip's file went from the disk after it was indexed: nothing is left.
+    recorder = integration.runtime_data.recorder
+    (recorder.store.directory / f"{clip}.mp4").unlink()
+    with pytest.raises(HomeAssistantError) as err:
+        await call(
+            hass,
+            "export_clips",
+            {"config_entry_id": integration.entry_id, "clip_ids": [clip]},
+            return_response=True,
+        )
+    assert err.value.translation_key == "export_failed"
+    assert list((clips_dir / integration.entry_id / "exports").iterdir()) == []
+    # Recording off: no clip to share or export.
+    hass.config_entries.async_update_entry(
+        integration, options={**integration.options, "record": False}
+    )
+    await hass.async_block_till_done()
+    for service, data in (
+        ("export_clips", {"clip_ids": [clip]}),
+        ("create_share", {"clip_ids": [clip], "recipient": "family"}),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await call(
+                hass,
+                service,
+                {"config_entry_id": integration.entry_id, **data},
+                return_response=True,
+            )
+        assert err.value.translation_key == "recording_disabled"
 
 
 # --- logbook ----------------------------------------------------------------------------------

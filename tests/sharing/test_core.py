@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import hashlib
 import json
@@ -15,6 +16,8 @@ import jwt
 import pytest
 
 from custom_components.peephole.audit import (
+    MAX_ALLOWED_RECORDS,
+    MAX_REFUSED_RECORDS,
     AuditLog,
     AuditRecord,
     Outcome,
@@ -27,33 +30,47 @@ from custom_components.peephole.export import (
     export_time,
     write_export,
 )
-from custom_components.peephole.sharing import (
-    MAX_EXPIRY,
+from custom_components.peephole.share_access import (
     ClientOrigin,
-    RecipientRule,
     Refusal,
-    Share,
-    ShareKind,
-    SharingError,
+    bind_legacy,
     check_access,
     classify_client,
     count_view,
+    ended_refusal,
+    is_legacy,
+    narrow,
+    prunable,
+    rule_of,
+    share_state,
+)
+from custom_components.peephole.share_guard import GuessGuard, client_key
+from custom_components.peephole.sharing import (
+    MAX_EXPIRY,
+    RECIPIENT_ID_RE,
+    RecipientRule,
+    Share,
+    ShareKind,
+    SharingError,
+    TokenCheck,
+    check_token,
     fingerprint,
     mint_token,
+    new_recipient_id,
     notification_rule,
     plan_share,
-    prunable,
     rule_from_storage,
+    rule_named,
     rule_to_storage,
     rules_from_options,
-    share_state,
     signing_key,
     token_from_query,
     validate_rules,
-    verify_token,
+    with_recipient_ids,
 )
 
 ENTRY = "entry-1"
+RID = "R" * 22  # a recipient identity
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 KEY = signing_key("s" * 64)
 CLIP = "20250601T115500-0a1b2c3d"
@@ -65,7 +82,7 @@ def auto_enable_custom_integrations() -> None:
 
 
 def rule(**kwargs: Any) -> RecipientRule:
-    base: dict[str, Any] = {"name": "family", "cameras": frozenset({ENTRY})}
+    base: dict[str, Any] = {"name": "family", "id": RID, "cameras": frozenset({ENTRY})}
     return RecipientRule(**(base | kwargs))
 
 
@@ -85,8 +102,9 @@ def share(r: RecipientRule | None = None, **kwargs: Any) -> Share:
 
 
 def test_rule_round_trip_and_defaults() -> None:
-    parsed = rule_from_storage({"name": " Insurer "}, ENTRY)
+    parsed = rule_from_storage({"name": " Insurer ", "id": RID}, ENTRY)
     assert parsed.name == "Insurer"
+    assert parsed.id == RID
     assert parsed.cameras == {ENTRY}
     assert parsed.clips
     assert not parsed.snapshots
@@ -113,6 +131,8 @@ def test_rule_round_trip_and_defaults() -> None:
         ({"name": "a", "max_views": True}, "too_many_views"),
         ({"name": "a", "remote": "yes"}, "invalid_rule"),
         ({"name": "a", "clips": False}, "invalid_rule"),
+        ({"name": "a", "id": "short"}, "invalid_rule"),
+        ({"name": "a", "id": 7}, "invalid_rule"),
     ],
 )
 def test_invalid_rules(data: dict[str, Any], key: str) -> None:
@@ -131,18 +151,40 @@ def test_validate_rules() -> None:
 
 def test_rules_from_options_fails_closed() -> None:
     assert rules_from_options(None, ENTRY) == {}
-    assert rules_from_options({"name": "a"}, ENTRY) == {}
+    assert rules_from_options({"name": "a", "id": RID}, ENTRY) == {}
+    ids = [new_recipient_id() for _ in range(6)]
     rules = rules_from_options(
         [
-            {"name": "ok"},
-            {"name": "bad", "max_expiry_hours": 1000},
+            {"name": "ok", "id": ids[0]},
+            {"name": "bad", "id": ids[1], "max_expiry_hours": 1000},
             "junk",
-            {"name": "twice"},
-            {"name": "TWICE"},
+            {"name": "twice", "id": ids[2]},
+            {"name": "TWICE", "id": ids[3]},
+            {"name": "no identity"},  # a rule without an id shares nothing
+            {"name": "same id", "id": ids[4]},
+            {"name": "same id too", "id": ids[4]},
         ],
         ENTRY,
     )
-    assert set(rules) == {"ok"}
+    assert list(rules) == [ids[0]]
+    assert rules[ids[0]].name == "ok"
+    assert rule_named(rules, " OK ") is rules[ids[0]]
+    assert rule_named(rules, "twice") is None
+
+
+def test_recipient_ids_are_new_and_kept() -> None:
+    first, second = new_recipient_id(), new_recipient_id()
+    assert first != second
+    assert RECIPIENT_ID_RE.fullmatch(first)
+    stored = [{"name": "a"}, {"name": "b", "id": first}, {"name": "c", "id": "x"}, 3]
+    migrated = with_recipient_ids(stored)
+    assert migrated[1] == {"name": "b", "id": first}  # a valid id is kept
+    assert migrated[3] == 3
+    new_ids = {migrated[0]["id"], migrated[2]["id"]}
+    assert len(new_ids) == 2
+    assert all(RECIPIENT_ID_RE.fullmatch(i) for i in new_ids)
+    assert first not in new_ids
+    assert with_recipient_ids(None) is None
 
 
 # --- shares ----------------------------------------------------------------------------
@@ -154,6 +196,7 @@ def test_plan_share_within_rule() -> None:
     assert s.max_views == 3
     assert s.resources == (f"{CLIP}.mp4",)
     assert s.clip_ids == (CLIP,)
+    assert s.recipient_id == RID
     assert Share.from_dict(s.as_dict()) == s
     snap = plan_share(
         rule(snapshots=True),
@@ -170,6 +213,7 @@ def test_plan_share_within_rule() -> None:
     ("r", "kwargs", "key"),
     [
         (None, {}, "unknown_recipient"),
+        (rule(id=None), {}, "unknown_recipient"),  # no identity, no sharing
         (rule(cameras=frozenset({"other"})), {}, "camera_not_allowed"),
         (rule(clips=False, snapshots=True), {}, "clips_not_allowed"),
         (rule(), {"expires_in": timedelta(hours=25)}, "expiry_too_long"),
@@ -214,6 +258,10 @@ def test_share_from_invalid_dict() -> None:
     assert Share.from_dict({**good, "kind": "everything"}) is None
     assert Share.from_dict({**good, "resources": []}) is None
     assert Share.from_dict({"id": "x"}) is None
+    assert Share.from_dict({**good, "recipient_id": "../x"}) is None
+    # Stored before recipients had identities: kept, unbound.
+    legacy = {k: v for k, v in good.items() if k != "recipient_id"}
+    assert Share.from_dict(legacy) == replace(share(), id=good["id"], recipient_id=None)
 
 
 def test_check_access_evaluates_the_rule_now() -> None:
@@ -242,8 +290,6 @@ def test_check_access_evaluates_the_rule_now() -> None:
     used = count_view(count_view(s))
     assert check(sh=used) is Refusal.VIEW_LIMIT
     assert check(sh=count_view(s), ru=rule(max_views=1)) is Refusal.VIEW_LIMIT
-    from dataclasses import replace
-
     assert check(sh=replace(s, revoked=NOW)) is Refusal.REVOKED
 
 
@@ -265,8 +311,6 @@ def test_remote_needs_share_and_rule() -> None:
 
 
 def test_share_state_and_prune() -> None:
-    from dataclasses import replace
-
     r = rule(max_views=1)
     s = share(r)
     assert share_state(s, r, NOW) == "active"
@@ -281,6 +325,90 @@ def test_share_state_and_prune() -> None:
     assert prunable([replace(s, revoked=NOW)], NOW + keep, keep) == [s.id]
 
 
+# --- identities and the ratchet ---------------------------------------------------------
+
+
+def test_rule_of_follows_the_identity_not_the_name() -> None:
+    s = share()
+    renamed = rule(name="Family Smith")
+    assert rule_of(s, {RID: renamed}) is renamed
+    # Another recipient with the share's name is not its recipient.
+    other = rule(id="O" * 22)
+    assert rule_of(s, {other.id: other}) is None
+    assert rule_of(replace(s, recipient_id=None), {RID: rule()}) is None
+    note = replace(s, builtin=True, recipient="notification", recipient_id=None)
+    assert rule_of(note, {}) == notification_rule(ENTRY)
+    assert rule_of(replace(note, recipient="family"), {RID: rule()}) is None
+
+
+def test_bind_legacy_once_by_name() -> None:
+    legacy = replace(share(), recipient_id=None)
+    assert is_legacy(legacy)
+    renamed = rule(id="N" * 22, name="FAMILY")
+    bound = bind_legacy(legacy, {renamed.id: renamed}, NOW)
+    assert bound.recipient_id == "N" * 22
+    assert not is_legacy(bound)
+    # Bound once: a later rule of that name does not take it over.
+    assert bind_legacy(bound, {RID: rule()}, NOW) is bound
+    ended = bind_legacy(legacy, {}, NOW)
+    assert (ended.ended, ended.ended_reason) == (NOW, "no_rule")
+    assert not is_legacy(ended)
+    assert bind_legacy(ended, {renamed.id: renamed}, NOW) is ended
+    for other in (
+        replace(legacy, revoked=NOW),
+        replace(legacy, builtin=True),
+        share(),
+    ):
+        assert bind_legacy(other, {}, NOW) is other
+
+
+def test_narrow_takes_and_never_gives_back() -> None:
+    wide = rule(remote=True, max_expiry=timedelta(hours=48), snapshots=True)
+    s = share(wide, remote=True, expires_in=timedelta(hours=48))
+    later = NOW + timedelta(hours=1)
+    # Narrow each limit, then widen again: what was taken stays taken.
+    narrower = rule(name="Fam", max_expiry=timedelta(hours=2), max_views=3)
+    narrowed = narrow(s, narrower, later)
+    assert narrowed.recipient == "Fam"
+    assert not narrowed.remote
+    assert narrowed.expires == s.created + timedelta(hours=2)
+    assert narrowed.max_views == 3
+    assert narrow(narrowed, wide, later) == replace(narrowed, recipient="family")
+    # A rule that no longer allows the kind or the camera, or is gone, ends it.
+    for r, reason in (
+        (rule(clips=False, snapshots=True), Refusal.RULE),
+        (rule(cameras=frozenset({"other"})), Refusal.RULE),
+        (None, Refusal.NO_RULE),
+    ):
+        ended = narrow(s, r, later)
+        assert (ended.ended, ended.ended_reason) == (later, reason.value)
+        assert narrow(ended, wide, later) is ended
+        res = ended.resources[0]
+        assert (
+            check_access(
+                ended, wide, resource=res, origin=ClientOrigin.LOCAL, now=later
+            )
+            is reason
+        )
+        assert share_state(ended, wide, later) == "no_rule"
+        assert ended.end == later
+    # Revoked and built-in shares are left alone.
+    revoked = replace(s, revoked=NOW)
+    assert narrow(revoked, None, later) is revoked
+    note = replace(s, builtin=True)
+    assert narrow(note, None, later) is note
+    # Junk in a stored reason still refuses.
+    junk = replace(s, ended=NOW, ended_reason="whatever")
+    assert ended_refusal(junk) is Refusal.NO_RULE
+
+
+def test_ended_shares_are_pruned_after_they_ended() -> None:
+    s = replace(share(), ended=NOW)
+    keep = timedelta(days=30)
+    assert prunable([s], NOW + keep - timedelta(seconds=1), keep) == []
+    assert prunable([s], NOW + keep, keep) == [s.id]
+
+
 def test_notification_rule() -> None:
     n = notification_rule(ENTRY)
     assert n.snapshots
@@ -292,15 +420,21 @@ def test_notification_rule() -> None:
 # --- tokens ----------------------------------------------------------------------------
 
 
-def _verify(token: str, **kwargs: Any) -> bool:
+def _check(token: str, **kwargs: Any) -> TokenCheck:
     s: Share = kwargs.pop("share")
+    key = kwargs.pop("key", KEY)
     args: dict[str, Any] = {
         "entry_id": ENTRY,
         "share_id": s.id,
         "resource": s.resources[0],
         "method": "GET",
+        "now": datetime.now(UTC),  # the frozen time
     } | kwargs
-    return verify_token(token, kwargs.pop("key", KEY), **args)
+    return check_token(token, key, **args)
+
+
+def _verify(token: str, **kwargs: Any) -> bool:
+    return _check(token, **kwargs) is TokenCheck.VALID
 
 
 def test_token_binds_everything() -> None:
@@ -312,14 +446,7 @@ def test_token_binds_everything() -> None:
         assert not _verify(token, share=s, share_id="A" * 22)
         assert not _verify(token, share=s, method="POST")
         assert not _verify(token, share=s, entry_id="entry-2")
-        assert not verify_token(
-            token,
-            signing_key("other"),
-            entry_id=ENTRY,
-            share_id=s.id,
-            resource=s.resources[0],
-            method="GET",
-        )
+        assert not _verify(token, share=s, key=signing_key("other"))
         # Tampered payload, tampered signature, garbage.
         head, body, sig = token.split(".")
         assert not _verify(f"{head}.{body}A.{sig}", share=s)
@@ -336,10 +463,13 @@ def test_token_expiry_has_no_leeway() -> None:
     with freeze_time(s.expires - timedelta(seconds=1)):
         assert _verify(token, share=s)
     with freeze_time(s.expires):
-        assert not _verify(token, share=s)
+        # Ours and for this request, but expired: not a forgery.
+        assert _check(token, share=s) is TokenCheck.EXPIRED
+        assert _check(token, share=s, resource="x.mp4") is TokenCheck.INVALID
+        assert _check(token, share=s, key=signing_key("x")) is TokenCheck.INVALID
     # Issued in the future.
     with freeze_time(NOW - timedelta(seconds=5)):
-        assert not _verify(token, share=s)
+        assert _check(token, share=s) is TokenCheck.INVALID
 
 
 def _forge(payload: dict[str, Any], key: bytes = KEY, alg: str = "HS256") -> str:
@@ -449,24 +579,107 @@ def record(i: int = 0, **kwargs: Any) -> AuditRecord:
     return AuditRecord(**(base | kwargs))
 
 
-def test_audit_log_is_bounded_and_round_trips() -> None:
-    log = AuditLog(max_records=3)
-    for i in range(5):
-        log.append(record(i))
-    assert [r.share_id for r in log.records] == ["s2", "s3", "s4"]
-    assert len(log) == 3
-    stored = log.to_storage()
-    again = AuditLog.from_storage([*stored, {"junk": 1}, "x"], max_records=3)
-    assert again.records == log.records
-    assert AuditLog.from_storage(None).records == []
-    assert log.for_share("s3") == [record(3)]
-    last = log.records[-1]
-    log.remove_last(record(9))
-    assert len(log) == 3
+def test_audit_keeps_each_share_s_openings_apart() -> None:
+    log = AuditLog()
+    opened = [record(i, share_id="a") for i in range(3)]
+    for r in opened:
+        log.record(r)
+    # Refusals of the same link, and everything for other links, push nothing out.
+    for i in range(MAX_REFUSED_RECORDS * 3):
+        log.record(record(i, share_id="a", outcome=Outcome.REFUSED, reason="expired"))
+        log.record(record(i, share_id="b"))
+    audit = log.for_share("a")
+    assert list(audit.allowed) == opened
+    assert len(audit.refused) == MAX_REFUSED_RECORDS
+    assert audit.refused_total == MAX_REFUSED_RECORDS * 3
+    assert (audit.allowed_total, log.for_share("b").allowed_total) == (3, 300)
+    assert len(log.for_share("b").allowed) == MAX_ALLOWED_RECORDS
+    assert log.for_share("nothing").allowed_total == 0
+    # A write that failed takes its record back; any other is left.
+    last = record(99, share_id="a")
+    log.record(last)
+    log.remove_last(record(99, share_id="a"))
+    assert log.for_share("a").allowed_total == 4
     log.remove_last(last)
-    assert len(log) == 2
+    assert list(log.for_share("a").allowed) == opened
+    assert log.for_share("a").allowed_total == 3
+    refused = record(100, share_id="a", outcome=Outcome.REFUSED)
+    log.record(refused)
+    log.remove_last(refused)
+    assert log.for_share("a").refused_total == MAX_REFUSED_RECORDS * 3
+    log.remove_last(record(1, share_id="unknown"))
+    log.count_bad_token("a", NOW)
+    assert (log.for_share("a").bad_tokens, log.for_share("a").last_bad_token) == (
+        1,
+        NOW,
+    )
+    # Round trip.
+    again = AuditLog.from_storage(log.to_storage())
+    assert again.to_storage() == log.to_storage()
+    assert again.records == log.records
+    log.forget(["b", "nothing"])
+    assert set(log.shares) == {"a"}
     naive = {**record().as_dict(), "time": "2025-01-01T00:00:00"}
     assert AuditRecord.from_dict(naive) is None
+
+
+def test_junk_is_counted_per_client_and_minute_in_a_bounded_table() -> None:
+    log = AuditLog(max_junk_buckets=50)
+    log.record(record(0, share_id="a"))
+    # One client guessing all minute long: one bucket.
+    for i in range(5000):
+        log.count_junk("203.0.113.7", "unknown_share", NOW + timedelta(seconds=i % 60))
+    (bucket,) = log.junk
+    assert (bucket.client, bucket.minute, bucket.count) == ("203.0.113.7", NOW, 5000)
+    assert bucket.reasons == {"unknown_share": 5000}
+    log.count_junk("203.0.113.7", "bad_token", NOW + timedelta(seconds=30))
+    assert log.junk[0].reasons == {"unknown_share": 5000, "bad_token": 1}
+    # Thousands of clients: the table keeps the newest buckets, and the sum.
+    for i in range(3000):
+        log.count_junk(f"2001:db8::{i:x}", "query", NOW + timedelta(minutes=1 + i))
+    assert len(log.junk) == 50
+    assert log.junk[0].minute == NOW + timedelta(minutes=3000)
+    assert log.junk_dropped == 5001 + 2950
+    assert sum(b.count for b in log.junk) + log.junk_dropped == 5001 + 3000
+    # The records of real links are untouched.
+    assert list(log.for_share("a").allowed) == [record(0, share_id="a")]
+    # Client text is cut and cleaned before it is kept.
+    bucket = log.count_junk("x" * 500 + "\n", "query", NOW + timedelta(days=9))
+    assert bucket.client == "x" * 64
+    # Round trip (and junk that does not parse is dropped).
+    stored = log.to_storage()
+    stored["junk"].extend([{"minute": "nope", "reasons": {}}, {"reasons": []}, 3])
+    again = AuditLog.from_storage(stored, max_junk_buckets=50)
+    assert [b.as_dict() for b in again.junk] == [b.as_dict() for b in log.junk]
+    assert again.junk_dropped == log.junk_dropped
+    # Fewer kept than stored: the oldest go, counted.
+    smaller = AuditLog.from_storage(stored, max_junk_buckets=10)
+    assert len(smaller.junk) == 10
+    assert smaller.junk_dropped > log.junk_dropped
+
+
+def test_audit_reads_the_single_log_of_earlier_versions() -> None:
+    legacy = [
+        record(0, share_id="a").as_dict(),
+        record(1, share_id="a", outcome=Outcome.REFUSED, reason="expired").as_dict(),
+        record(2, share_id="x" * 22, entry_id=None, reason="unknown_share").as_dict(),
+        {"junk": 1},
+        "x",
+    ]
+    log = AuditLog.from_storage(legacy)
+    assert log.for_share("a").allowed_total == 1
+    assert log.for_share("a").refused_total == 1
+    assert [(b.client, b.count, b.reasons) for b in log.junk] == [
+        ("192.168.1.2", 1, {"unknown_share": 1})
+    ]
+    assert AuditLog.from_storage(None).records == []
+    assert AuditLog.from_storage({"shares": [], "junk": {}}).records == []
+    partial = AuditLog.from_storage(
+        {"shares": {"a": {"allowed": "x", "allowed_total": -3, "bad_tokens": True}}}
+    )
+    assert partial.for_share("a").allowed_total == 0
+    assert partial.for_share("a").bad_tokens == 0
+    assert partial.for_share("a").last_bad_token is None
 
 
 def test_clip_text() -> None:
@@ -556,3 +769,61 @@ def test_export_retention_by_size_removes_the_oldest_first(tmp_path: Path) -> No
     # Never the newest, even when it alone is over the limit.
     assert apply_retention(tmp_path, now, timedelta(days=30), max_bytes=0) == [names[2]]
     assert [p.name for p in tmp_path.iterdir()] == [names[0]]
+
+
+# --- guessing clients ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client", "key"),
+    [
+        ("192.168.1.2", "192.168.1.2"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::ffff", "2001:db8:1:2::/64"),
+        ("::ffff:192.168.1.2", "192.168.1.2"),
+        ("not an address", "not an address"),
+        (None, ""),
+    ],
+)
+def test_client_key(client: str | None, key: str) -> None:
+    assert client_key(client) == key
+
+
+def test_guess_guard_limits_and_reports_per_client_and_minute() -> None:
+    guard = GuessGuard(guesses=3, reports=2, total_reports=5, max_clients=10)
+    later = NOW + timedelta(seconds=59)
+    assert not guard.blocked("10.0.0.1", NOW)
+    assert [guard.guess("10.0.0.1", NOW) for _ in range(4)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert guard.blocked("10.0.0.1", later)
+    # Another client, and another address of the same /64, count apart / together.
+    assert not guard.blocked("10.0.0.2", NOW)
+    guard.guess("2001:db8::1", NOW)
+    guard.guess("2001:db8::2", NOW)
+    guard.guess("2001:db8::3", NOW)
+    assert guard.blocked("2001:db8::4", NOW)
+    assert not guard.blocked("2001:db8:0:1::1", NOW)
+    # A new minute, a new start.
+    next_minute = NOW + timedelta(minutes=1)
+    assert not guard.blocked("10.0.0.1", next_minute)
+    assert guard.guess("10.0.0.1", next_minute)
+
+
+def test_guess_guard_bounds_reports_and_memory() -> None:
+    guard = GuessGuard(guesses=3, reports=2, total_reports=5, max_clients=10)
+    # At most total_reports a minute from every client together.
+    reported = [guard.guess(f"10.0.0.{i}", NOW) for i in range(20)]
+    assert reported == [True] * 5 + [False] * 15
+    assert guard.guess("10.0.1.1", NOW + timedelta(minutes=1))
+    # Only the newest max_clients are remembered.
+    assert len(guard) == 10
+    for _ in range(3):
+        guard.guess("10.9.9.9", NOW + timedelta(minutes=1))
+    for i in range(20):
+        guard.guess(f"10.1.0.{i}", NOW + timedelta(minutes=1))
+    assert len(guard) == 10
+    assert not guard.blocked("10.9.9.9", NOW + timedelta(minutes=1))  # forgotten

@@ -1,7 +1,9 @@
 // Peephole: the share dialog (panel and card). Offers only the recipients whose
-// rule allows clips of this doorbell, an expiry and a view limit within that
-// rule, says plainly whether the link works on the local network only or also
-// from outside, and gives the link with a copy button and a QR code drawn here.
+// rule allows clips of this doorbell (chosen by identity: a link belongs to the
+// recipient, not to a name), an expiry and a view limit within that rule, says
+// plainly whether the link works on the local network only or also from outside,
+// and gives the link of the recipient's page with a copy button and a QR code
+// drawn here.
 
 import { errorText, h, openDialog, qrSvg } from "./peephole-common.js";
 
@@ -11,7 +13,8 @@ export async function shareClips(root, hass, t, { entryId, clipIds, describe }) 
   let recipients = [];
   try {
     const answer = await hass.callWS({ type: "peephole/shares/recipients", entry_id: entryId, language: hass.language });
-    recipients = answer.recipients.filter((r) => r.clips);
+    // (Only those whose rule allows this doorbell's clips come.)
+    recipients = answer.recipients;
   } catch (err) {
     recipients = [];
     return openDialog(root, {
@@ -39,7 +42,7 @@ export async function shareClips(root, hass, t, { entryId, clipIds, describe }) 
       }
       body.append(h("p", { class: "muted" }, describe));
       const select = h("select", { id: "share-recipient" },
-        recipients.map((r) => h("option", { value: r.name }, r.name)));
+        recipients.map((r) => h("option", { value: r.id }, r.name)));
       const expiry = h("input", { id: "share-expiry", type: "number", min: "1", step: "1", inputmode: "numeric" });
       const expiryHint = h("p", { class: "hint", id: "share-expiry-hint" });
       expiry.setAttribute("aria-describedby", expiryHint.id);
@@ -54,7 +57,7 @@ export async function shareClips(root, hass, t, { entryId, clipIds, describe }) 
       const create = h("button", { class: "button primary", id: "share-create" }, t("share_create"));
       let created;
       const cancel = h("button", { class: "button", onclick: () => close(created) }, t("cancel"));
-      const rule = () => recipients.find((r) => r.name === select.value);
+      const rule = () => recipients.find((r) => r.id === select.value);
       const update = () => {
         const r = rule();
         const maxHours = Math.max(1, Math.floor(r.max_expiry_hours));
@@ -78,7 +81,7 @@ export async function shareClips(root, hass, t, { entryId, clipIds, describe }) 
         create.disabled = true;
         message.textContent = "";
         const request = {
-          type: "peephole/shares/create", entry_id: entryId, recipient: select.value, clip_ids: clipIds,
+          type: "peephole/shares/create", entry_id: entryId, recipient_id: select.value, clip_ids: clipIds,
           expires_in: Number(expiry.value), allow_remote: remote.checked, language: hass.language,
         };
         if (views.value) request.max_views = Number(views.value);
@@ -112,13 +115,15 @@ export async function shareClips(root, hass, t, { entryId, clipIds, describe }) 
 }
 
 function showLink(result, t, share) {
-  const field = h("input", { id: "share-link", type: "text", readonly: true, value: share.url });
+  // The recipient's page (the raw file links are for scripts and notifications).
+  const url = share.page_url;
+  const field = h("input", { id: "share-link", type: "text", readonly: true, value: url });
   const copied = h("span", { class: "muted", role: "status" });
   const copy = h("button", {
     class: "button primary", id: "share-copy",
     onclick: async () => {
       try {
-        await navigator.clipboard.writeText(share.url);
+        await navigator.clipboard.writeText(url);
       } catch (_err) {
         field.select();
         document.execCommand?.("copy");
@@ -130,7 +135,7 @@ function showLink(result, t, share) {
     h("p", { class: "reach-result" }, share.remote ? t("share_reach_remote") : t("share_reach_local")),
     h("div", { class: "field" }, h("label", { for: "share-link" }, t("share_link")),
       h("div", { class: "row" }, field, copy), copied),
-    qrSvg(share.url, t("share_qr")),
+    qrSvg(url, t("share_qr")),
   );
   copy.focus();
 }

@@ -1,0 +1,1 @@
+"""Tests of the automation blueprints, in a real Home Assistant core."""
