@@ -4,7 +4,9 @@
 //   /peephole            the timeline: one day's clips, newest first, with masked
 //                        thumbnails, played in place; keep, delete, export, share
 //   /peephole/shares     links per recipient: views used, time left, revoke, audit
-//   /peephole/audit      the whole audit log, filterable
+//   /peephole/audit      the whole audit log, filterable: every link's openings
+//                        and refusals, and the requests for links that do not
+//                        exist (only counted, per client and minute)
 //   /peephole/zones      the privacy zone editor (peephole-zone-editor.js)
 // Lists and actions go over Peephole's admin-only websocket commands; every
 // picture, clip and export is a signed path of an authenticated HTTP view (none
@@ -92,7 +94,7 @@ const STYLE = `
   table { width: 100%; border-collapse: collapse; font-size: 14px; }
   th, td { text-align: left; padding: 8px 6px; border-top: 1px solid var(--divider-color, rgba(0, 0, 0, 0.12)); vertical-align: top; }
   th { font-weight: 500; color: var(--secondary-text-color, #5f6368); border-top: 0; }
-  .recipient h2 { font-size: 18px; font-weight: 500; margin: 4px 0 8px; }
+  .card h2 { font-size: 18px; font-weight: 500; margin: 4px 0 8px; }
   .share { border-top: 1px solid var(--divider-color, rgba(0, 0, 0, 0.12)); padding: 10px 0; }
   .share:first-of-type { border-top: 0; }
   .share .line { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; justify-content: space-between; }
@@ -678,7 +680,7 @@ class PeepholePanel extends HTMLElement {
           body.replaceChildren(h("p", { class: "message error" }, errorText(err)));
         }
       },
-    }, h("summary", {}, t("share_audit", { count: share.accesses })), h("div", { class: "audit table-wrap" }));
+    }, h("summary", {}, t("share_audit", { count: share.accesses, refused: share.refusals })), h("div", { class: "audit table-wrap" }));
     return h("div", { class: "share", dataset: { share: share.id } },
       h("div", { class: "line" },
         h("div", {},
@@ -688,6 +690,7 @@ class PeepholePanel extends HTMLElement {
           h("div", { class: "muted" },
             [doorbell?.title, share.remote ? t("share_reach_remote_short") : t("share_reach_local_short"),
               views,
+              share.forged_requests ? t("forged_requests", { count: share.forged_requests }) : null,
               active ? t("ends_in", { when: relativeTime(hass, ends) }) : t("ended_at", { when: dateTimeOf(hass, share.revoked || ends) })]
               .filter(Boolean).join(" · "))),
         active ? h("button", {
@@ -731,7 +734,32 @@ class PeepholePanel extends HTMLElement {
         h("td", { class: `outcome-${record.outcome}` },
           record.outcome === "allowed" ? t("audit_allowed") : t("audit_refused", { reason: t(`reason_${record.reason}`) })),
         h("td", {}, `${record.client || "?"} (${t(`origin_${record.origin}`)})`),
-        h("td", {}, record.resource)))));
+        // (The recipient's page has no file name of its own.)
+        h("td", {}, record.resource || t("audit_page"))))));
+  }
+
+  // Requests for links that do not exist: only counted, per client and minute.
+  _unknownLinks(unknown) {
+    const t = this._t;
+    const buckets = unknown.by_client_and_minute;
+    const total = buckets.reduce((sum, bucket) => sum + bucket.count, 0) + unknown.older_requests;
+    const reasons = (bucket) => Object.entries(bucket.reasons)
+      .map(([reason, count]) => `${t(`reason_${reason}`)}: ${count}`).join(", ");
+    return h("section", { class: "card", id: "unknown-links", "aria-labelledby": "unknown-title" },
+      h("h2", { id: "unknown-title" }, t("unknown_links_title", { count: total })),
+      h("p", { class: "muted" }, t("unknown_links_text")),
+      buckets.length ? h("div", { class: "table-wrap" }, h("table", {},
+        h("thead", {}, h("tr", {},
+          h("th", { scope: "col" }, t("unknown_minute")),
+          h("th", { scope: "col" }, t("audit_client")),
+          h("th", { scope: "col" }, t("unknown_count")),
+          h("th", { scope: "col" }, t("unknown_reasons")))),
+        h("tbody", {}, buckets.map((bucket) => h("tr", {},
+          h("td", {}, dateTimeOf(this._hass, bucket.minute)),
+          h("td", {}, bucket.client || "?"),
+          h("td", {}, String(bucket.count)),
+          h("td", {}, reasons(bucket))))))) : h("p", {}, t("unknown_none")),
+      unknown.older_requests ? h("p", { class: "muted" }, t("unknown_older", { count: unknown.older_requests })) : null);
   }
 
   // --- audit ------------------------------------------------------------------
@@ -747,16 +775,24 @@ class PeepholePanel extends HTMLElement {
       this._renderAudit(main);
     });
     const body = h("div", { class: "table-wrap", id: "audit", "aria-busy": "true" });
+    const unknown = h("div", { id: "unknown" });
     main.replaceChildren(
       h("section", { class: "card", "aria-label": t("filters") },
         h("div", { class: "filters" }, h("div", { class: "field" }, h("label", { for: "outcome" }, t("audit_outcome")), outcome))),
-      h("section", { class: "card" }, h("p", { class: "message", id: "message", role: "alert" }), body),
+      h("section", { class: "card", "aria-labelledby": "links-title" },
+        h("h2", { id: "links-title" }, t("audit_links_title")),
+        h("p", { class: "message", id: "message", role: "alert" }), body),
+      unknown,
     );
     try {
       const query = { type: "peephole/shares/audit", limit: 200 };
       if (this._auditOutcome) query.outcome = this._auditOutcome;
       const answer = await this._ws(query);
       body.replaceChildren(this._auditTable(answer.records, true));
+      // Those are all refusals: not under "Allowed".
+      if (answer.unknown_links && this._auditOutcome !== "allowed") {
+        unknown.replaceChildren(this._unknownLinks(answer.unknown_links));
+      }
     } catch (err) {
       this._say(errorText(err), "error");
       body.replaceChildren();
