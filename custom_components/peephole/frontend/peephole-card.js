@@ -124,15 +124,17 @@ class PeepholeDoorbellCard extends HTMLElement {
     const previous = this._hass;
     this._hass = hass;
     if (!this._config) return;
-    if (!this._built) {
+    // (Built once; again when a missing camera appears.)
+    if (!this._built || (this._missing && hass.states[this._config.entity])) {
       this._build();
       return;
     }
-    this._update(previous);
+    // Until the build is done (it waits for the strings) there is nothing to update.
+    if (this._ready) this._update(previous);
   }
 
   connectedCallback() {
-    if (this._built) {
+    if (this._ready) {
       this._setLive();
       this._timer = window.setInterval(() => this._tick(), STILL_REFRESH);
     }
@@ -147,6 +149,7 @@ class PeepholeDoorbellCard extends HTMLElement {
 
   async _build() {
     this._built = true;
+    this._ready = false;
     const strings = await loadStrings(this._hass);
     this._t = localizer(strings);
     const t = this._t;
@@ -154,6 +157,7 @@ class PeepholeDoorbellCard extends HTMLElement {
     this._ids = peepholeEntities(this._hass, config.entity);
     const state = this._hass.states[config.entity];
     const title = config.title || state?.attributes.friendly_name || config.entity;
+    this._missing = !state;
     if (!state) {
       this.shadowRoot.replaceChildren(h("style", {}, STYLE),
         h("ha-card", {}, h("p", { class: "warning" }, t("card_missing", { entity: config.entity }))));
@@ -186,6 +190,7 @@ class PeepholeDoorbellCard extends HTMLElement {
       window.clearInterval(this._timer);
       this._timer = window.setInterval(() => this._tick(), STILL_REFRESH);
     }
+    this._ready = true;
     this._setLive();
     this._update(null);
     this._loadClips();
@@ -286,9 +291,14 @@ class PeepholeDoorbellCard extends HTMLElement {
       return;
     }
     this._strip.replaceChildren(...this._clips.map((clip) => {
-      const time = clip.title.split(" ")[0];
+      // The clip id starts with its UTC start (YYYYMMDDTHHMMSS): shown in the
+      // user's time format, as the ring's time is.
+      const id = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})-/.exec(clip.media_content_id.split("/").pop());
+      const time = id ? timeOf(this._hass, `${id[1]}-${id[2]}-${id[3]}T${id[4]}:${id[5]}:${id[6]}Z`) : clip.title.split(" ")[0];
+      // (The name starts with the time the button shows.)
+      const title = id ? [time, ...clip.title.split(" ").slice(1)].join(" ") : clip.title;
       return h("li", {}, h("button", {
-        class: "thumb", "aria-label": t("card_play", { title: clip.title }),
+        class: "thumb", "aria-label": t("card_play", { title }),
         "aria-current": this._playing === clip.media_content_id ? "true" : "false",
         onclick: () => this._play(clip),
       }, clip.src ? h("img", { src: clip.src, alt: "" }) : null, h("span", { "aria-hidden": "true" }, time)));
