@@ -91,6 +91,9 @@ const STYLE = `
   .player video { width: 100%; max-height: 70vh; border-radius: 8px; background: #000; display: block; }
   .empty { padding: 24px 0; text-align: center; }
   .more { display: flex; justify-content: center; padding: 8px 0; }
+  .more:empty { padding: 0; }
+  /* An empty live region stays in place (announced when it speaks) but takes no room. */
+  .message:empty { min-height: 0; margin: 0; }
   table { width: 100%; border-collapse: collapse; font-size: 14px; }
   th, td { text-align: left; padding: 8px 6px; border-top: 1px solid var(--divider-color, rgba(0, 0, 0, 0.12)); vertical-align: top; }
   th { font-weight: 500; color: var(--secondary-text-color, #5f6368); border-top: 0; }
@@ -442,10 +445,14 @@ class PeepholePanel extends HTMLElement {
       const known = new Set(this._clips.map((c) => `${c.entry_id}/${c.id}`));
       const fresh = page.clips.filter((c) => !known.has(`${c.entry_id}/${c.id}`) && (!this._clips.length || c.start >= this._clips[0].start));
       if (fresh.length) {
+        const filter = {};
+        if (this._filters.entry) filter.entry_ids = [this._filters.entry];
+        if (this._filters.trigger) filter.triggers = [this._filters.trigger];
+        const days = await this._ws({ type: "peephole/timeline/days", ...filter });
+        if (token !== this._loading) return;
+        this._days = days.days;
         this._clips.unshift(...fresh);
         this._renderClips();
-        const days = await this._ws({ type: "peephole/timeline/days" });
-        this._days = days.days;
       }
     } catch (_err) {
       // The next refresh or a reload shows it.
