@@ -61,6 +61,24 @@ async function accessible(page, what, selector = null) {
   check(bad.length === 0, `axe-core finds nothing serious or critical on ${what} (${bad.map((v) => v.id).join(", ")})`);
 }
 
+// Wait until the panel's shadow root has an element matching ``selector`` (or,
+// with ``gone``, no longer has one).
+async function inPanel(page, selector, gone = false) {
+  await page.waitForFunction(({ sel, absent }) => {
+    const find = (root) => root.querySelector("peephole-panel") || [...root.querySelectorAll("*")].map((e) => e.shadowRoot && find(e.shadowRoot)).find(Boolean);
+    const found = find(document)?.shadowRoot.querySelector(sel);
+    return absent ? !found : Boolean(found);
+  }, { sel: selector, absent: gone });
+}
+
+async function serverKeeps(page) {
+  return page.evaluate(async () => {
+    const hass = document.querySelector("home-assistant").hass;
+    const answer = await hass.callWS({ type: "peephole/timeline", day: new Date().toISOString().slice(0, 10) });
+    return answer.clips.length ? answer.clips[0].keep : null;
+  });
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: [
@@ -117,6 +135,15 @@ try {
   const firstClip = panel.locator("li.clip").first();
   await firstClip.waitFor({ state: "visible", timeout: 120000 });
   check(true, "the ring's clip appeared on the timeline without a reload");
+  await page.waitForFunction(() => {
+    const find = (root) => root.querySelector("peephole-panel") || [...root.querySelectorAll("*")].map((e) => e.shadowRoot && find(e.shadowRoot)).find(Boolean);
+    const p = find(document).shadowRoot;
+    const shown = p.querySelectorAll("li.clip").length;
+    return p.getElementById("summary").textContent.endsWith(`: ${shown}`);
+  }, null, { timeout: 10000 }).catch(() => {});
+  const summary = (await panel.locator("#summary").textContent()).trim();
+  const shownClips = await panel.locator("li.clip").count();
+  check(summary.endsWith(`: ${shownClips}`), `the day's count follows (${summary}, ${shownClips} shown)`);
   const trigger = (await firstClip.locator("h3 .chip").first().textContent()).trim();
   check(trigger === "Ring", `it says what triggered it (${trigger})`);
   await firstClip.locator(".thumb img").waitFor({ state: "visible" });
@@ -141,18 +168,13 @@ try {
   const keep = firstClip.locator('[data-action="keep"]');
   await keep.focus();
   await page.keyboard.press("Space");
-  await page.waitForFunction(() => {
-    const find = (root) => root.querySelector("peephole-panel") || [...root.querySelectorAll("*")].map((e) => e.shadowRoot && find(e.shadowRoot)).find(Boolean);
-    const p = find(document);
-    return p && p.shadowRoot.querySelector('li.clip [data-action="keep"]')?.getAttribute("aria-pressed") === "true";
-  });
+  await inPanel(page, 'li.clip [data-action="keep"][aria-pressed="true"]');
   check(true, "Space on the focused Keep button keeps the clip");
-  const kept = await page.evaluate(async () => {
-    const hass = document.querySelector("home-assistant").hass;
-    const answer = await hass.callWS({ type: "peephole/timeline", day: new Date().toISOString().slice(0, 10) });
-    return answer.clips.length ? answer.clips[0].keep : null;
-  });
-  check(kept === true, "the clip is kept on the server too");
+  check(await serverKeeps(page) === true, "the clip is kept on the server too");
+  // And Space again lets retention have it again (focus stays on the button).
+  await page.keyboard.press("Space");
+  await inPanel(page, 'li.clip [data-action="keep"][aria-pressed="false"]');
+  check(await serverKeeps(page) === false, "Space again un-keeps it, on the server too");
   await page.keyboard.press("Tab");
   const focused = await page.evaluate(() => {
     let el = document.activeElement;
@@ -213,16 +235,24 @@ try {
   const checked = await checker.newPage();
   await checked.goto(link);
   await accessible(checked, "the recipient's page");
+  await checked.emulateMedia({ colorScheme: "dark" });
+  await accessible(checked, "the recipient's page, dark");
   await checker.close();
   const sharedVideo = recipient.locator("video").first();
   await sharedVideo.evaluate((el) => { el.muted = true; return el.play(); });
   await recipient.waitForFunction((el) => el.readyState >= 2 && el.currentTime > 0, await sharedVideo.elementHandle(), { timeout: 60000 });
   check(true, "the recipient watches the clip play");
   await recipient.screenshot({ path: join(shots, "share-page-phone.png"), fullPage: true });
+  await recipient.emulateMedia({ colorScheme: "dark" });
+  await recipient.screenshot({ path: join(shots, "share-page-phone-dark.png"), fullPage: true });
+  await recipient.emulateMedia({ colorScheme: "light" });
 
-  // Revoke from the Shares view; the page then refuses.
-  await panel.locator("#tab-shares").click();
+  // Revoke from the Shares view (reached with the arrow keys on the tabs); the
+  // page then refuses.
+  await panel.locator("#tab-timeline").focus();
+  await page.keyboard.press("ArrowRight");
   await page.waitForURL(/\/peephole\/shares$/);
+  check(true, "the right arrow on the tabs opens the Shares view");
   const revoke = panel.locator('[data-action="revoke"]').first();
   await revoke.click();
   const confirm = panel.locator("dialog.peephole-dialog");
@@ -230,22 +260,38 @@ try {
   await panel.locator(".message", { hasText: "revoked" }).waitFor();
   check(true, "the link is revoked from the Shares view");
   const refused = await recipient.goto(link);
+  const refusedBody = await refused.body();
   const refusal = (await recipient.locator("h1").textContent()).trim();
   check(refused.status() === 404 && refusal === "This link is not available", `the page refuses (${refused.status()}: ${refusal})`);
+  await recipient.screenshot({ path: join(shots, "share-page-refused-phone.png") });
+  // A link that does not exist (a wrong token) gets the very same page.
+  const forged = `${link.slice(0, -3)}${link.endsWith("abc") ? "xyz" : "abc"}`;
+  const junk = await recipient.goto(forged);
+  check(junk.status() === 404 && Buffer.compare(await junk.body(), refusedBody) === 0,
+    "a wrong link gets the same page, byte for byte");
   await stranger.close();
 
   // Both openings of the page are in its audit.
   await panel.locator(".share details summary").first().click();
   await panel.locator(".share details table").first().waitFor();
-  const outcomes = await panel.locator(".share details tbody tr").evaluateAll((rows) => rows.map((row) => row.cells[1].textContent.trim()));
-  const pageRows = await panel.locator(".share details tbody tr").evaluateAll((rows) => rows.filter((row) => row.cells[3].textContent.trim() === "").length);
-  check(outcomes.some((o) => o === "Allowed") && outcomes.some((o) => o.startsWith("Refused: revoked")),
-    `the audit shows the opening and the refusal (${outcomes.join("; ")})`);
-  check(pageRows >= 2, `both openings of the page are there (${pageRows})`);
+  const rows = await panel.locator(".share details tbody tr").evaluateAll((trs) => trs.map((row) => ({
+    outcome: row.cells[1].textContent.trim(), what: row.cells[3].textContent.trim() })));
+  const pages = rows.filter((row) => row.what === "The page");
+  check(pages.some((row) => row.outcome === "Allowed") && pages.some((row) => row.outcome === "Refused: revoked"),
+    `both openings of the page are in its audit, allowed and refused (${pages.map((row) => row.outcome).join("; ")})`);
+  check(rows.some((row) => row.outcome === "Allowed" && row.what.endsWith(".mp4")), "and the clip played between them");
   await page.screenshot({ path: join(shots, "panel-shares.png") });
   await accessible(page, "the Shares view", "peephole-panel");
-  await panel.locator("#tab-audit").click();
+  await panel.locator("#tab-shares").focus();
+  await page.keyboard.press("ArrowRight");
+  await page.waitForURL(/\/peephole\/audit$/);
   await panel.locator("#audit table").waitFor();
+  const logged = await panel.locator("#audit tbody tr").evaluateAll((trs) => trs.map((row) => row.cells[2].textContent.trim()));
+  check(logged.includes("Refused: revoked") && logged.includes("Allowed"), `the audit log has the link's openings (${logged.length})`);
+  await panel.locator("#unknown-links tbody tr").first().waitFor();
+  const unknown = await panel.locator("#unknown-links tbody tr").evaluateAll((trs) => trs.map((row) => row.cells[3].textContent.trim()));
+  check(unknown.some((why) => why.includes("wrong token: 1")), `and the request for no link, counted (${unknown.join("; ")})`);
+  await page.screenshot({ path: join(shots, "panel-audit.png") });
   await accessible(page, "the audit log", "peephole-panel");
 
   // Export (a download from the admin-only view), then delete with confirmation.
@@ -280,7 +326,7 @@ try {
     const hass = document.querySelector("home-assistant").hass;
     await hass.callWS({ type: "lovelace/dashboards/create", url_path: "door-card", title: "Door", mode: "storage", show_in_sidebar: true, require_admin: false });
     await hass.callWS({ type: "lovelace/config/save", url_path: "door-card", config: {
-      views: [{ title: "Door", type: "panel", cards: [{ type: "custom:peephole-doorbell-card", entity: "camera.front_door" }] }],
+      views: [{ title: "Door", cards: [{ type: "custom:peephole-doorbell-card", entity: "camera.front_door" }] }],
     } });
   });
   await emulator("press"); // a ring to show, and a clip for the strip
@@ -317,6 +363,43 @@ try {
   check(true, "Space on the card's privacy switch turns privacy mode on");
   await page.keyboard.press("Space");
   await page.waitForFunction(() => document.querySelector("home-assistant").hass.states["switch.front_door_privacy_mode"].state === "off");
+
+  // The card's visual editor, through the dashboard's own edit dialog.
+  await page.goto(`${demo.url}/door-card/0?edit=1`);
+  await page.locator("hui-card-options").getByRole("button", { name: "Edit" }).click();
+  const editor = page.locator("peephole-doorbell-card-editor");
+  await editor.waitFor();
+  await editor.getByLabel("Title").waitFor();
+  // (As it opens: a focused field's floating label is in the theme's primary
+  // colour, Home Assistant's own text field style, not the editor's.)
+  await accessible(page, "the card's visual editor", "peephole-doorbell-card-editor");
+  await editor.getByLabel("Title").fill("Porch");
+  await editor.getByLabel("Last clips to show").fill("3");
+  const dialogCard = page.locator("hui-dialog-edit-card peephole-doorbell-card");
+  await dialogCard.locator(".header h2", { hasText: "Porch" }).waitFor();
+  check(true, "the visual editor changes the card's preview");
+  await page.screenshot({ path: join(shots, "card-editor.png") });
+  await page.locator("hui-dialog-edit-card").getByRole("button", { name: "Save" }).click();
+  await editor.waitFor({ state: "detached" });
+  const saved = await page.evaluate(async () => (await document.querySelector("home-assistant").hass.callWS({ type: "lovelace/config", url_path: "door-card" })).views[0].cards[0]);
+  check(saved.title === "Porch" && saved.clips === 3 && saved.entity === "camera.front_door",
+    `and saves it in the dashboard (${JSON.stringify(saved)})`);
+
+  // Desktop, dark theme: the panel.
+  const night = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "dark" });
+  const desk = await night.newPage();
+  desk.setDefaultTimeout(60000);
+  desk.on("pageerror", (err) => errors.push(String(err.stack || err)));
+  await logIn(desk, demo);
+  await desk.goto(`${demo.url}/peephole`);
+  await desk.locator("peephole-panel li.clip .thumb img").first().waitFor();
+  await desk.waitForFunction(() => {
+    const find = (root) => root.querySelector("peephole-panel") || [...root.querySelectorAll("*")].map((e) => e.shadowRoot && find(e.shadowRoot)).find(Boolean);
+    return [...find(document).shadowRoot.querySelectorAll("li.clip .thumb img")].every((img) => img.complete && img.naturalWidth > 0);
+  });
+  await desk.screenshot({ path: join(shots, "panel-timeline-dark.png") });
+  await accessible(desk, "the panel on a desktop, dark theme", "peephole-panel");
+  await night.close();
 
   // Phone, dark theme: the panel and the card.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: "dark" });
