@@ -231,7 +231,12 @@ async def test_share_open_revoke_and_audit(
     ]
     assert [r["reason"] for r in refused_only] == ["revoked"]
     doorbell = await ws.result("peephole/shares/audit", entry_id=integration.entry_id)
-    assert len(doorbell["records"]) == 3
+    assert doorbell["records"] == audit["records"]
+    newest = await ws.result("peephole/shares/audit", limit=1)
+    assert newest["records"] == audit["records"][:1]
+    assert (await ws.result("peephole/shares/list", entry_id=integration.entry_id))[
+        "shares"
+    ] == listed
     again = await ws.call("peephole/shares/revoke", share_id="nope")
     assert again["error"]["code"] == "unknown_share"
 
