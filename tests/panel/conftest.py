@@ -32,6 +32,7 @@ RECIPIENTS: list[dict[str, Any]] = [
     {"name": "postman", "clips": False, "snapshots": True},
     {"name": "elsewhere", "cameras": ["another-doorbell"]},
     {"name": "insurer", "max_expiry_hours": 168, "remote": True, "max_views": 3},
+    {"name": "family"},
 ]
 # What a clip file holds here: an MP4's first box, then filler.
 MP4 = b"\x00\x00\x00\x20ftypisom" + b"\x00mp4" * 5000

@@ -10,11 +10,14 @@ from http import HTTPStatus
 from pathlib import Path
 import re
 from typing import Any
+from unittest.mock import patch
 
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.file import WriteError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util import mock_real_ip
@@ -24,6 +27,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.peephole.i18n import available_languages, negotiate
+from custom_components.peephole.share_access import Refusal
 from custom_components.peephole.share_guard import (
     GUESSES_PER_MINUTE,
     REPORTS_PER_MINUTE,
@@ -66,6 +70,13 @@ async def test_recipients_offer_only_what_the_rule_allows(
     )
     # By identity, only those whose rule allows this doorbell's clips.
     assert result["recipients"] == [
+        {
+            "id": recipient_id(integration, "family"),
+            "name": "family",
+            "max_expiry_hours": 24,
+            "remote": False,
+            "max_views": None,
+        },
         {
             "id": recipient_id(integration, "insurer"),
             "name": "insurer",
@@ -333,15 +344,35 @@ async def test_every_refusal_is_the_same_page(
     used_up = await _share(ws, integration, clip.id, max_views=1)
     short = await _share(ws, integration, clip.id, expires_in=0.01)
     insurer = await _share(ws, integration, clip.id, "insurer")
+    family = await _share(ws, integration, clip.id, "family")
+    unsaved = await _share(ws, integration, clip.id)
     live = await _share(ws, integration, clip.id)
+    snapshot = await hass.services.async_call(
+        "peephole",
+        "share_snapshot",
+        {"config_entry_id": integration.entry_id},
+        blocking=True,
+        return_response=True,
+    )
 
     clip_link = used_up["links"][0]["path"]
     assert (await client.get(clip_link)).status == HTTPStatus.OK  # the one view
     live_path = _path(live["page_url"])
     share_id = live["share_id"]
     token = live_path.partition("?token=")[2]
-    # The insurer may no longer have clips: its link ends (the rule's reason).
+    # The insurer may no longer have clips: its link ends (the rule's reason);
+    # the family is no longer a recipient.
     await _change_rule(hass, integration, "insurer", clips=False, snapshots=True)
+    hass.config_entries.async_update_entry(
+        integration,
+        options={
+            **integration.options,
+            "recipients": [
+                r for r in integration.options["recipients"] if r["name"] != "family"
+            ],
+        },
+    )
+    await hass.async_block_till_done()
     freezer.tick(timedelta(seconds=40))  # the short link has expired
     links = {
         # Real links, refused for a reason of their own.
@@ -349,6 +380,7 @@ async def test_every_refusal_is_the_same_page(
         "used up": (_path(used_up["page_url"]), "GET", None),
         "expired": (_path(short["page_url"]), "GET", None),
         "rule narrowed": (_path(insurer["page_url"]), "GET", None),
+        "recipient removed": (_path(family["page_url"]), "GET", None),
         "not from the local network": (live_path, "GET", REMOTE_CLIENT),
         # Requests for no link.
         "wrong token": (live_path[:-3] + "abc", "GET", None),
@@ -381,6 +413,14 @@ async def test_every_refusal_is_the_same_page(
 
     for name, (path, method, ip) in links.items():
         await ask(name, path, method, ip)
+    # A snapshot's page in privacy mode.
+    switch = {"entity_id": "switch.front_door_privacy_mode"}
+    await hass.services.async_call("switch", "turn_on", switch, blocking=True)
+    await ask("privacy mode", _path(snapshot["page_url"]), "GET", None)
+    await hass.services.async_call("switch", "turn_off", switch, blocking=True)
+    # An opening that cannot be written to the audit is not served.
+    with patch.object(Store, "_async_write_data", side_effect=WriteError("disk")):
+        await ask("audit not written", _path(unsaved["page_url"]), "GET", None)
     # And a good link still works.
     set_ip("127.0.0.1")
     assert (await client.get(live_path)).status == HTTPStatus.OK
@@ -389,6 +429,9 @@ async def test_every_refusal_is_the_same_page(
     for _ in range(GUESSES_PER_MINUTE):
         await client.get("/api/peephole/share/abc?token=x")
     await ask("rate limited", live_path, "GET", None)
+    # The doorbell is not running (asked from another address: not rate limited).
+    assert await hass.config_entries.async_unload(integration.entry_id)
+    await ask("doorbell not running", live_path, "GET", "192.168.1.30")
 
     statuses = {name: answer[0] for name, answer in answers.items()}
     assert set(statuses.values()) == {HTTPStatus.NOT_FOUND}, statuses
@@ -400,14 +443,25 @@ async def test_every_refusal_is_the_same_page(
     # The owner's audit has each real link's reason; the rest are counted as
     # requests for links that do not exist, per client and minute.
     audit = await ws.result("peephole/shares/audit", outcome="refused", limit=500)
-    reasons = {r["share_id"]: r["reason"] for r in audit["records"]}
+    reasons = {(r["share_id"], r["reason"]) for r in audit["records"]}
     assert reasons == {
-        revoked["share_id"]: "revoked",
-        used_up["share_id"]: "view_limit",
-        short["share_id"]: "expired",
-        insurer["share_id"]: "rule",
-        live["share_id"]: "not_local",
+        (revoked["share_id"], "revoked"),
+        (used_up["share_id"], "view_limit"),
+        (short["share_id"], "expired"),
+        (insurer["share_id"], "rule"),
+        (family["share_id"], "no_rule"),
+        (live["share_id"], "not_local"),
+        (snapshot["share_id"], "privacy_mode"),
+        (unsaved["share_id"], "audit_failed"),
+        (live["share_id"], "not_loaded"),
     }
+    assert {reason for _, reason in reasons} | {
+        "rate_limited",
+        "method",
+        "query",
+        "unknown_share",
+        "bad_token",
+    } == {refusal.value for refusal in Refusal} - {"resource", "missing"}
     unknown = audit["unknown_links"]
     (bucket,) = unknown["by_client_and_minute"]
     assert bucket["client"] == "127.0.0.1"
@@ -425,6 +479,7 @@ async def test_every_refusal_is_the_same_page(
     assert reverse_lookups == ["127.0.0.1"] * REPORTS_PER_MINUTE
     # A forged token for a real share is counted on that share too.
     listed = {s["id"]: s for s in (await ws.result("peephole/shares/list"))["shares"]}
+    assert listed[share_id]["state"] == "unavailable"  # (not loaded)
     assert listed[share_id]["forged_requests"] == 2
     assert listed[revoked["share_id"]]["forged_requests"] == 1
 
