@@ -29,9 +29,12 @@ from .masked_stream import MaskedStreamView
 from .masking import MaskError, load_codec
 from .packets import PacketRing
 from .panel import async_register_panel
+from .panel_api import async_setup_panel_api
+from .panel_shares import async_setup_panel_shares
 from .recording import ClipRecorder, RecordingSettings
 from .repairs import async_clear_issues
 from .services import async_setup_services
+from .share_page import SharePageView
 from .share_registry import async_get_registry
 from .share_services import async_setup_share_services
 from .share_view import ShareView
@@ -64,10 +67,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register Peephole's actions (once, for all entries)."""
     async_setup_services(hass)
     async_setup_websocket(hass)
+    async_setup_panel_api(hass)
+    async_setup_panel_shares(hass)
     await async_register_panel(hass)
     hass.http.register_view(ClipView())
     async_setup_share_services(hass)
     hass.http.register_view(ShareView())
+    hass.http.register_view(SharePageView())
     hass.http.register_view(MaskedStreamView())
     return True
 

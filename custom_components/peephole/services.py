@@ -99,9 +99,11 @@ async def _async_set_zone(call: ServiceCall) -> None:
     )
 
 
-def _async_get_recorder(call: ServiceCall) -> tuple[PeepholeConfigEntry, ClipRecorder]:
-    """Return the entry of a call and its recorder, or raise a validation error."""
-    entry = async_get_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+def async_get_recorder(
+    hass: HomeAssistant, entry_id: str
+) -> tuple[PeepholeConfigEntry, ClipRecorder]:
+    """Return a loaded entry and its recorder, or raise a validation error."""
+    entry = async_get_entry(hass, entry_id)
     if (recorder := entry.runtime_data.recorder) is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -111,10 +113,11 @@ def _async_get_recorder(call: ServiceCall) -> tuple[PeepholeConfigEntry, ClipRec
     return entry, recorder
 
 
-def _async_get_clip(call: ServiceCall) -> tuple[ClipRecorder, Clip]:
-    """Return the recorder and the indexed clip of a call."""
-    entry, recorder = _async_get_recorder(call)
-    clip_id = call.data[ATTR_CLIP_ID]
+def async_get_clip(
+    hass: HomeAssistant, entry_id: str, clip_id: str
+) -> tuple[ClipRecorder, Clip]:
+    """Return the recorder and an indexed clip of an entry, or raise an error."""
+    entry, recorder = async_get_recorder(hass, entry_id)
     if (clip := recorder.store.get(clip_id)) is not None:
         return recorder, clip
     # A ring or a record_clip call gave out this id, but the clip was never saved.
@@ -133,9 +136,34 @@ def _async_get_clip(call: ServiceCall) -> tuple[ClipRecorder, Clip]:
     )
 
 
+async def async_keep_clip(
+    hass: HomeAssistant, entry_id: str, clip_id: str, keep: bool
+) -> None:
+    """Keep a clip (retention never removes it), or let retention have it again.
+
+    A clip still being recorded (a notification's Keep button is tapped at
+    once) is indexed as kept when it is saved; the flag is on disk before this
+    answers, so a crash meanwhile recovers the clip kept. The keep_clip action
+    and the panel both come here.
+    """
+    _, recorder = async_get_recorder(hass, entry_id)
+    if recorder.store.get(clip_id) is None and await recorder.async_set_keep_unsaved(
+        clip_id, keep
+    ):
+        return
+    recorder, clip = async_get_clip(hass, entry_id, clip_id)
+    await recorder.async_set_keep(clip, keep)
+
+
+async def async_delete_clip(hass: HomeAssistant, entry_id: str, clip_id: str) -> None:
+    """Delete one clip now (the delete_clip action and the panel)."""
+    recorder, clip = async_get_clip(hass, entry_id, clip_id)
+    await recorder.async_delete(clip)
+
+
 async def _async_record_clip(call: ServiceCall) -> None:
     """Record a clip now (with the pre-roll), or extend the one being recorded."""
-    entry, recorder = _async_get_recorder(call)
+    entry, recorder = async_get_recorder(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
     if recorder.async_trigger("action", call.data.get(ATTR_DURATION)):
         return
     if entry.runtime_data.privacy_mode:
@@ -155,26 +183,20 @@ async def _async_record_clip(call: ServiceCall) -> None:
 
 
 async def _async_keep_clip(call: ServiceCall) -> None:
-    """Keep a clip (retention never removes it), or let retention have it again.
-
-    A clip still being recorded (a notification's Keep button is tapped at
-    once) is indexed as kept when it is saved; the flag is on disk before this
-    answers, so a crash meanwhile recovers the clip kept.
-    """
-    _, recorder = _async_get_recorder(call)
-    clip_id, keep = call.data[ATTR_CLIP_ID], call.data[ATTR_KEEP]
-    if recorder.store.get(clip_id) is None and await recorder.async_set_keep_unsaved(
-        clip_id, keep
-    ):
-        return
-    recorder, clip = _async_get_clip(call)
-    await recorder.async_set_keep(clip, call.data[ATTR_KEEP])
+    """Keep a clip, or let retention have it again."""
+    await async_keep_clip(
+        call.hass,
+        call.data[ATTR_CONFIG_ENTRY_ID],
+        call.data[ATTR_CLIP_ID],
+        call.data[ATTR_KEEP],
+    )
 
 
 async def _async_delete_clip(call: ServiceCall) -> None:
     """Delete one clip now."""
-    recorder, clip = _async_get_clip(call)
-    await recorder.async_delete(clip)
+    await async_delete_clip(
+        call.hass, call.data[ATTR_CONFIG_ENTRY_ID], call.data[ATTR_CLIP_ID]
+    )
 
 
 @callback

@@ -20,6 +20,7 @@ from typing import Final
 
 from .sharing import (
     NOTIFICATION_RECIPIENT,
+    PAGE_RESOURCE,
     RecipientRule,
     Share,
     notification_rule,
@@ -78,7 +79,9 @@ def check_access(  # noqa: PLR0911 - one return per reason
     """Return why this access must be refused, or None to allow it.
 
     The rule is the recipient's rule as it is now: a rule that was removed, or
-    narrowed below what the share was made with, narrows or ends the share.
+    narrowed below what the share was made with, narrows or ends the share. The
+    share's page (``PAGE_RESOURCE``) is open exactly when its files are (a page
+    whose views are used up has nothing left to play).
     """
     if share.revoked is not None:
         return Refusal.REVOKED
@@ -92,7 +95,7 @@ def check_access(  # noqa: PLR0911 - one return per reason
         return Refusal.RULE
     if now >= effective_expiry(share, rule):
         return Refusal.EXPIRED
-    if resource not in share.resources:
+    if resource != PAGE_RESOURCE and resource not in share.resources:
         return Refusal.RESOURCE
     if origin is not ClientOrigin.LOCAL and not (share.remote and rule.remote):
         return Refusal.NOT_LOCAL

@@ -15,6 +15,9 @@ path of share links (:meth:`ShareRegistry.async_access`):
   is now and recorded in that share's audit. An allowed opening is written to
   disk before a byte is served (if it cannot be, the access is refused); a refused
   one is written with the delayed save.
+* The recipient's page of a share (``PAGE_RESOURCE``, see ``share_page``) goes the
+  same way with a token of its own: an opening is audited like any other, but is
+  not a view (the clips it plays are).
 
 Rule changes narrow the stored shares for good (:meth:`ShareRegistry.async_apply_rules`).
 """
@@ -65,6 +68,7 @@ from .share_media import (
 from .sharing import (
     CLIP_RESOURCE_SUFFIX,
     CONF_RECIPIENTS,
+    PAGE_RESOURCE,
     SHARE_ID_RE,
     RecipientRule,
     Share,
@@ -134,9 +138,9 @@ class _StrictStore(Store[dict[str, Any]]):
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What an allowed access serves."""
+    """What an allowed access serves (``path`` None: the share's page, no file)."""
 
-    path: Path
+    path: Path | None
     content_type: str
     share_id: str
 
@@ -448,15 +452,18 @@ class ShareRegistry:
 
     # --- links ------------------------------------------------------------------------------
 
-    def links(self, entry: PeepholeConfigEntry, share: Share) -> list[dict[str, str]]:
-        """Mint one link per resource of a new share (tokens are never stored)."""
+    def _key(self, entry: PeepholeConfigEntry) -> bytes:
         key = self._keys.get(entry.entry_id)
         if key is None:  # pragma: no cover - the key is known once the entry is up
             raise HomeAssistantError(
                 translation_domain=DOMAIN, translation_key="share_not_saved"
             )
+        return key
+
+    def _base_url(self, share: Share) -> str | None:
+        """Return the base URL of a share's links (external only if it is remote)."""
         try:
-            base: str | None = get_url(
+            return get_url(
                 self.hass,
                 allow_internal=True,
                 allow_external=share.remote,
@@ -464,7 +471,12 @@ class ShareRegistry:
                 prefer_external=share.remote,
             )
         except NoURLAvailableError:
-            base = None
+            return None
+
+    def links(self, entry: PeepholeConfigEntry, share: Share) -> list[dict[str, str]]:
+        """Mint one link per resource of a share (tokens are never stored)."""
+        key = self._key(entry)
+        base = self._base_url(share)
         now = dt_util.utcnow()
         links = []
         for resource in share.resources:
@@ -478,6 +490,13 @@ class ShareRegistry:
                 }
             )
         return links
+
+    def page_link(self, entry: PeepholeConfigEntry, share: Share) -> dict[str, str]:
+        """Mint the link of a share's page for the recipient (never stored)."""
+        token = mint_token(self._key(entry), share, PAGE_RESOURCE, now=dt_util.utcnow())
+        path = f"{SHARE_URL_BASE}/{share.id}?token={token}"
+        base = self._base_url(share)
+        return {"path": path, "url": f"{base}{path}" if base else path}
 
     # --- access -------------------------------------------------------------------------------
 
@@ -537,7 +556,8 @@ class ShareRegistry:
             )
             self.audit.record(record)
             if reason is None:
-                self.shares[share.id] = count_view(share)
+                if resource != PAGE_RESOURCE:  # (opening the page is not a view)
+                    self.shares[share.id] = count_view(share)
                 try:
                     await self.async_save()
                 except AuditWriteError as err:
@@ -627,10 +647,12 @@ class ShareRegistry:
         ) or (Refusal.EXPIRED if check is TokenCheck.EXPIRED else None)
         if refusal is not None:
             return refusal, None
+        if share.kind is ShareKind.SNAPSHOT and entry.runtime_data.privacy_mode:
+            return Refusal.PRIVACY_MODE, None
+        if resource == PAGE_RESOURCE:  # the page: nothing from disk
+            return None, Grant(None, "text/html", share.id)
         path: Path | None
         if share.kind is ShareKind.SNAPSHOT:
-            if entry.runtime_data.privacy_mode:
-                return Refusal.PRIVACY_MODE, None
             path = snapshot_path(self.hass, entry.entry_id, share.id)
             content_type = "image/jpeg"
         else:

@@ -2,7 +2,10 @@
 
 ``create_share``, ``share_snapshot``, ``revoke_share``, ``list_shares`` and
 ``export_clips``: thin handlers over the share registry (``share_registry``), the
-rules (``sharing``) and the shared files (``share_media``).
+rules (``sharing``) and the shared files (``share_media``). The Doorbell panel
+(``panel_shares``, ``panel_api``) shares and exports through the same functions
+(:func:`async_create_share`, :func:`async_export`), so a link or an export made
+in the panel is the one the action makes.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from .sharing import (
     MAX_VIEWS,
     NOTIFICATION_MAX_EXPIRY,
     NOTIFICATION_RECIPIENT,
+    RecipientRule,
     Share,
     ShareKind,
     SharingError,
@@ -51,7 +55,12 @@ from .sharing import (
     rules_from_options,
 )
 
-__all__ = ["async_get_registry", "async_setup_share_services"]
+__all__ = [
+    "async_create_share",
+    "async_export",
+    "async_get_registry",
+    "async_setup_share_services",
+]
 
 SERVICE_CREATE_SHARE: Final = "create_share"
 SERVICE_REVOKE_SHARE: Final = "revoke_share"
@@ -141,6 +150,7 @@ async def _async_publish(
             translation_domain=DOMAIN, translation_key="share_not_saved"
         ) from err
     links = registry.links(entry, share)
+    page = registry.page_link(entry, share)
     LOGGER.info(
         "%s: shared %s with %s until %s",
         entry.title,
@@ -157,35 +167,67 @@ async def _async_publish(
         "max_views": share.max_views,
         "url": links[0]["url"],
         "links": links,
+        # The page the recipient opens: the clips with a player, when the link
+        # ends, views left (the raw file links above keep working for scripts).
+        "page_url": page["url"],
     }
 
 
 async def _async_create_share(call: ServiceCall) -> ServiceResponse:
     """Share named clips, or one masked snapshot, with one named recipient."""
-    hass = call.hass
-    entry = async_get_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    entry = async_get_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    recipient: str = call.data[ATTR_RECIPIENT]
+    rules = rules_from_options(entry.options.get(CONF_RECIPIENTS), entry.entry_id)
+    return await async_create_share(
+        call.hass,
+        entry,
+        rule_named(rules, recipient),
+        recipient=recipient,
+        clip_ids=call.data.get(ATTR_CLIP_IDS, []),
+        snapshot=call.data[ATTR_SNAPSHOT],
+        expires_in=call.data.get(ATTR_EXPIRES_IN),
+        max_views=call.data.get(ATTR_MAX_VIEWS),
+        remote=call.data[ATTR_ALLOW_REMOTE],
+        user_id=call.context.user_id,
+    )
+
+
+async def async_create_share(
+    hass: HomeAssistant,
+    entry: PeepholeConfigEntry,
+    rule: RecipientRule | None,
+    *,
+    recipient: str,
+    clip_ids: list[str],
+    snapshot: bool,
+    expires_in: float | None,
+    max_views: int | None,
+    remote: bool,
+    user_id: str | None,
+) -> dict[str, Any]:
+    """Share clips, or one masked snapshot, under a recipient's rule.
+
+    ``rule`` is the recipient's (the action finds it by name, the panel by
+    identity; None: there is no such recipient, and ``recipient`` says who was
+    asked for); ``expires_in`` is in hours.
+    """
     registry = await _async_registry(hass)
-    clip_ids: list[str] = call.data.get(ATTR_CLIP_IDS, [])
-    snapshot: bool = call.data[ATTR_SNAPSHOT]
     if snapshot == bool(clip_ids):
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="clips_or_snapshot"
         )
-    recipient: str = call.data[ATTR_RECIPIENT]
-    rules = rules_from_options(entry.options.get(CONF_RECIPIENTS), entry.entry_id)
-    hours = call.data.get(ATTR_EXPIRES_IN)
     try:
         share = plan_share(
-            rule_named(rules, recipient),
+            rule,
             recipient=recipient,
             entry_id=entry.entry_id,
             kind=ShareKind.SNAPSHOT if snapshot else ShareKind.CLIPS,
             clip_ids=clip_ids,
-            expires_in=timedelta(hours=hours) if hours is not None else None,
-            max_views=call.data.get(ATTR_MAX_VIEWS),
-            remote=call.data[ATTR_ALLOW_REMOTE],
+            expires_in=timedelta(hours=expires_in) if expires_in is not None else None,
+            max_views=max_views,
+            remote=remote,
             now=dt_util.utcnow(),
-            created_by=call.context.user_id,
+            created_by=user_id,
         )
     except SharingError as err:
         raise _validation_error(err) from err
@@ -250,13 +292,26 @@ async def _async_list_shares(call: ServiceCall) -> ServiceResponse:
 
 async def _async_export_clips(call: ServiceCall) -> ServiceResponse:
     """Write a zip of clips (as stored, masked) with a manifest of SHA-256 hashes."""
-    hass = call.hass
-    entry = async_get_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    return await async_export(
+        call.hass,
+        async_get_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID]),
+        call.data[ATTR_CLIP_IDS],
+        call.data.get(ATTR_SHARE_ID),
+    )
+
+
+async def async_export(
+    hass: HomeAssistant,
+    entry: PeepholeConfigEntry,
+    clip_ids: list[str],
+    share_id: str | None = None,
+) -> dict[str, Any]:
+    """Export clips of an entry, with a share's record if one is named."""
     registry = await _async_registry(hass)
-    clip_ids: list[str] = list(dict.fromkeys(call.data[ATTR_CLIP_IDS]))
+    clip_ids = list(dict.fromkeys(clip_ids))
     check_clips(entry, clip_ids)
     share_record = None
-    if (share_id := call.data.get(ATTR_SHARE_ID)) is not None:
+    if share_id is not None:
         share = registry.shares.get(share_id)
         if share is None or share.entry_id != entry.entry_id:
             raise ServiceValidationError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from ipaddress import ip_address
+from pathlib import Path
 from typing import BinaryIO, Final
 
 from aiohttp import web
@@ -83,9 +84,10 @@ class ShareView(HomeAssistantView):
         )
         if access.report_guess:
             await async_report_guess(request)
-        if access.grant is None:
+        # (A file URL never names the page: its resource segment is never empty.)
+        if access.grant is None or access.grant.path is None:
             return refused()
-        return await _async_stream(hass, request, access.grant)
+        return await _async_stream(hass, request, access.grant, access.grant.path)
 
     post = put = patch = delete = head = get
 
@@ -113,13 +115,13 @@ async def async_report_guess(request: web.Request) -> None:
 
 
 async def _async_stream(
-    hass: HomeAssistant, request: web.Request, grant: Grant
+    hass: HomeAssistant, request: web.Request, grant: Grant, path: Path
 ) -> web.StreamResponse:
     """Send the whole file (no ranges: one request is one counted view)."""
 
     def _open() -> tuple[BinaryIO, int]:
-        file = grant.path.open("rb")
-        return file, grant.path.stat().st_size
+        file = path.open("rb")
+        return file, path.stat().st_size
 
     try:
         file, size = await hass.async_add_executor_job(_open)

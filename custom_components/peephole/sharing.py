@@ -60,6 +60,10 @@ CONF_RECIPIENTS: Final = "recipients"
 NOTIFICATION_RECIPIENT: Final = "notification"
 SNAPSHOT_RESOURCE: Final = "snapshot.jpg"
 CLIP_RESOURCE_SUFFIX: Final = ".mp4"
+# The recipient's page of a share (share_page.py): a resource no file URL can name
+# (a path segment is never empty), so a page's token opens the page only and a
+# file's token never opens the page.
+PAGE_RESOURCE: Final = ""
 
 SHARE_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{22}$")
 RECIPIENT_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{22}$")

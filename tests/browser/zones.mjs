@@ -1,4 +1,4 @@
-// Draw a privacy zone in the Peephole panel, in Debian's headless Chromium.
+// Draw a privacy zone in the Doorbell panel's Zones view, in Debian's headless Chromium.
 // Usage: node zones.mjs DEMO_JSON SCREENSHOT_DIR
 // DEMO_JSON is the demo's state file ({url, username, password, control}).
 // Exits non-zero (with a message) on the first failed check.
@@ -260,9 +260,9 @@ try {
   check(true, "logged in as the demo user");
 
   // The panel is in the sidebar, for this administrator.
-  await page.locator('a[href="/peephole-zones"]').first().waitFor({ state: "attached" });
-  check(true, "the sidebar lists the Privacy zones panel");
-  await page.goto(`${demo.url}/peephole-zones`);
+  await page.locator('a[href="/peephole"]').first().waitFor({ state: "attached" });
+  check(true, "the sidebar lists the Doorbell panel");
+  await page.goto(`${demo.url}/peephole/zones`);
   const editor = page.locator("peephole-zone-editor");
   await editor.waitFor({ state: "attached" });
   const image = editor.locator("#image");
@@ -567,7 +567,7 @@ try {
   // that going straight to the panel's address does not land on the login form.
   await logIn(mobile, demo);
   check(true, "logged in on a phone");
-  await mobile.goto(`${demo.url}/peephole-zones`);
+  await mobile.goto(`${demo.url}/peephole/zones`);
   const small = mobile.locator("peephole-zone-editor");
   try {
     await small.waitFor({ state: "attached" });

@@ -1,4 +1,5 @@
-// Peephole: the privacy zone editor, a Home Assistant sidebar panel.
+// Peephole: the privacy zone editor, the Zones view of the Doorbell panel
+// (peephole-panel.js embeds it; it works as a panel of its own too).
 //
 // A plain web component: no build step, no dependency, nothing fetched from
 // anywhere but this Home Assistant. It talks to Peephole's admin-only
@@ -47,6 +48,8 @@ const STYLE = `
     border-bottom: var(--app-header-border-bottom, none);
   }
   .toolbar h1 { font-size: 20px; font-weight: 400; margin: 0 0 0 8px; }
+  /* In the Doorbell panel, whose toolbar and tabs are above it. */
+  :host([embedded]) .toolbar { display: none; }
   .menu { display: none; background: none; border: 0; color: inherit; padding: 8px; cursor: pointer; }
   :host([narrow]) .menu { display: inline-flex; }
   .menu svg { width: 24px; height: 24px; fill: currentColor; }

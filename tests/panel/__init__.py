@@ -1,0 +1,1 @@
+"""Tests of the Doorbell panel's backend and the dashboard card's registration."""
