@@ -301,18 +301,26 @@ def numbers_of(pictures: Sequence[Picture]) -> list[int]:
     return [number for number in numbers if number is not None]
 
 
-def kept_fraction(numbers: Sequence[int], loop: int) -> float:
-    """Distinct source pictures in a clip over the source pictures it spans.
+def distinct_and_spanned(numbers: Sequence[int], loop: int) -> tuple[int, int]:
+    """Return the distinct source pictures of a clip and the source pictures it spans.
 
     The source counts 0 .. loop-1 and starts again: steps are taken modulo
     ``loop``. A repeated picture adds nothing; a skipped one is missing.
     """
-    if len(numbers) < 2:
-        return 0.0
+    if not numbers:
+        return 0, 0
     steps = [(b - a) % loop for a, b in itertools.pairwise(numbers)]
-    spanned = sum(steps) + 1
-    distinct = 1 + sum(1 for step in steps if step > 0)
-    return distinct / spanned
+    return 1 + sum(1 for step in steps if step > 0), sum(steps) + 1
+
+
+def kept_fraction(numbers: Sequence[int], loop: int, expected: int = 0) -> float:
+    """Return the distinct source pictures of a clip over those it should hold.
+
+    What it should hold: the source pictures between its first and last, or
+    ``expected`` if that is more (a clip cut short misses the ones after it).
+    """
+    distinct, spanned = distinct_and_spanned(numbers, loop)
+    return distinct / max(spanned, expected, 1)
 
 
 def longest_freeze(

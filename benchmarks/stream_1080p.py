@@ -13,8 +13,9 @@ privacy zone over the scene's canary (pre-roll 1 s, post-roll 10 s):
 - ``stream_clip_fps_1080p``: distinct pictures in the clip per second of the
   clip's own timeline (its last picture counted for one source frame).
 - ``stream_clip_fps_ratio_1080p``: that over the source's 15 fps (target >= 0.98).
-- ``stream_clip_kept_1080p``: distinct pictures over the source pictures the
-  clip spans, by number (context: the same question without timestamps).
+- ``stream_clip_kept_1080p``: distinct pictures, by number, over the source's
+  pictures from the clip's first to the end of its post-roll (context: the same
+  question without the clip's timestamps).
 - ``stream_thread_cpu_ms_per_frame_1080p_in_ha``: CPU time of Peephole's reader
   thread (decode + mask + encode) per picture during the clip, from
   ``/proc/self/task/<tid>/stat`` (10 ms ticks; context).
@@ -187,6 +188,7 @@ async def _in_home_assistant(url: str, post_roll: float) -> dict[str, float]:
         thread_ms = (thread_cpu(reader) - thread_before) / frames * 1000
         process_ms = (process_cpu(os.getpid()) - process_before) / frames * 1000
         mode = source.stats.mode
+        start = saved.start(entry)
         pictures = await asyncio.to_thread(read_clip, saved.path(entry))
     if mode is None or mode.value != "stream":
         raise RuntimeError(f"Peephole read the camera as {mode}, not its stream")
@@ -195,7 +197,11 @@ async def _in_home_assistant(url: str, post_roll: float) -> dict[str, float]:
     clip_fps = len(set(numbers)) / seconds
     return {
         "clip_fps": clip_fps,
-        "kept": kept_fraction(numbers, spec_from(SIZE, FPS, NOISE, 20.0).frames),
+        "kept": kept_fraction(
+            numbers,
+            spec_from(SIZE, FPS, NOISE, 20.0).frames,
+            round((rang + post_roll - start) * FPS),
+        ),
         "thread_ms": thread_ms,
         "process_ms": process_ms,
     }
