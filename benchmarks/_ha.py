@@ -176,11 +176,16 @@ async def add_doorbell(
     post_roll: float,
     fps: float = 10,
     zones: Sequence[dict[str, Any]] = (),
+    button: str | None = None,
     **options: Any,
 ) -> MockConfigEntry:
-    """Set Peephole up on ``camera`` (recording on); its ring source is made too."""
-    button = f"event.{camera.partition('.')[2]}_button"
-    hass.states.async_set(button, "unknown", {"event_types": ["ring"]})
+    """Set Peephole up on ``camera`` (recording on).
+
+    Without a ``button`` (an event entity), one is made: :func:`ring` presses it.
+    """
+    if button is None:
+        button = f"event.{camera.partition('.')[2]}_button"
+        hass.states.async_set(button, "unknown", {"event_types": ["ring"]})
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=camera.partition(".")[2],
