@@ -27,6 +27,27 @@ The search stops at the first step that fails (or at 8 doorbells).
 - ``doorbells_1080p15_<n>_kept_min``, ``..._lag_p99_ms``, ``..._cpu_share``:
   every step's worst clip, its loop lag p99 and the HA process's CPU time over
   wall time from the ring until the clips were saved (1.0: the core is full).
+
+The loop lag grows by about 4 ms per doorbell, long before the core is full, and
+often stops the search first. Why, measured after the search without Home
+Assistant (an idle event loop and the same lag task, on the same core):
+
+- ``loop_lag_p99_ms_3_readers_1080p15_threads``: three of Peephole's
+  ``StreamReader`` threads in this process, reading three of the cameras;
+- ``loop_lag_p99_ms_3_readers_1080p15_processes``: the same three readers,
+  each in a process of its own (``_reader``).
+
+With threads the lag is about three times what it is with processes (12 ms
+against 4 ms on the development machine). The decoder and x264 (one thread each
+on one core) release the GIL while they work, and the readers hold it only about
+5 % of the time (py-spy ``--gil``), but each picture takes and drops it several
+times (demuxing, decoding, the masked copy, encoding, the packet's bytes, the
+hand-over to the loop): a reader the scheduler preempts while it holds the GIL
+keeps the event loop waiting until the other readers' time slices are over. Lower
+scheduling priority for the readers (``nice`` 10, ``SCHED_BATCH``,
+``SCHED_IDLE``) and a shorter switch interval (0.5 ms) did not change it; CPU-
+bound threads that never take the GIL (hashlib) leave the lag at 4 ms however
+many there are.
 """
 
 from __future__ import annotations
@@ -35,10 +56,12 @@ import asyncio
 from collections.abc import Iterator
 import logging
 import os
+import sys
 import time
 
 from benchmarks import Measurement, measurement
 from benchmarks._ha import (
+    REPO,
     LoopLag,
     SavedClips,
     StreamCamera,
@@ -57,6 +80,9 @@ from benchmarks._ha import (
     until,
 )
 from benchmarks._sources import spec_from
+from custom_components.peephole.pipeline import FeedStats, StreamReader
+from custom_components.peephole.yuv_masking import PlaneMasker
+from custom_components.peephole.zones import zones_from_storage
 
 SIZE = "1920x1080"
 WIDTH, HEIGHT = 1920, 1080
@@ -66,10 +92,64 @@ MAX_DOORBELLS = 8
 KEEP = 0.98
 MAX_LAG_P99 = 0.020
 SETTLE = 3.0  # seconds every doorbell runs before the ring
+READERS = 3  # readers of the threads-or-processes comparison
 
 
-async def _search(quick: bool) -> tuple[int, list[tuple[int, float, float, float]]]:
-    """Return the doorbells that passed and each step's (n, kept, lag p99, CPU share)."""
+async def _lag_beside_readers(base: str, seconds: float, *, processes: bool) -> float:
+    """Return this loop's lag p99 while READERS readers run, threads or processes."""
+    urls = [f"{base}/d{index}" for index in range(READERS)]
+    children: list[asyncio.subprocess.Process] = []
+    threads: list[StreamReader] = []
+    if processes:
+        children = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                *("-m", "benchmarks._reader", url, "--size", SIZE),
+                *("--frames", str(round(FPS * (seconds + 30)))),
+                cwd=REPO,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            for url in urls
+        ]
+    else:
+        masker = PlaneMasker(zones_from_storage([canary_zone(WIDTH, HEIGHT)]))
+        loop = asyncio.get_running_loop()
+        threads = [
+            StreamReader(
+                loop,
+                lambda packets, picture: None,
+                FeedStats(),
+                url,
+                lambda: (masker, 0),
+                f"bench reader {index}",
+            )
+            for index, url in enumerate(urls)
+        ]
+    try:
+        await asyncio.sleep(SETTLE + 2)  # connected, past the start-up burst
+        lag = LoopLag()
+        lag.start()
+        await asyncio.sleep(seconds)
+        return LoopLag.percentile(await lag.stop(), 0.99)
+    finally:
+        for reader in threads:
+            reader.stop()
+        for reader in threads:
+            await asyncio.to_thread(reader.join, 10)
+        for process in children:
+            process.terminate()
+            await process.wait()
+
+
+async def _search(
+    quick: bool,
+) -> tuple[int, list[tuple[int, float, float, float]], tuple[float, float]]:
+    """Return the doorbells that passed, each step's (n, kept, lag p99, CPU share).
+
+    And the loop's lag beside readers in threads, then in processes.
+    """
     post_roll = 3.0 if quick else 6.0
     loop_frames = spec_from(SIZE, FPS, NOISE, 20.0).frames
     steps: list[tuple[int, float, float, float]] = []
@@ -126,15 +206,21 @@ async def _search(quick: bool) -> tuple[int, list[tuple[int, float, float, float
                 passed = count
                 if quick:
                     break  # a format check: one step
-    return passed, steps
+        seconds = 3.0 if quick else 10.0
+        threads = await _lag_beside_readers(base, seconds, processes=False)
+        processes = await _lag_beside_readers(base, seconds, processes=True)
+    return passed, steps, (threads, processes)
 
 
 def run(*, quick: bool) -> Iterator[Measurement]:
     """Search upward; yield the result and every step."""
     logging.getLogger().setLevel(logging.CRITICAL)
-    passed, steps = asyncio.run(_search(quick))
+    passed, steps, (threads, processes) = asyncio.run(_search(quick))
     yield measurement("doorbells_per_core_1080p15", passed, "doorbells")
     for count, kept, p99, cpu_share in steps:
         yield measurement(f"doorbells_1080p15_{count}_kept_min", kept, "fraction")
         yield measurement(f"doorbells_1080p15_{count}_lag_p99_ms", p99 * 1000, "ms")
         yield measurement(f"doorbells_1080p15_{count}_cpu_share", cpu_share, "ratio")
+    name = f"loop_lag_p99_ms_{READERS}_readers_1080p15"
+    yield measurement(f"{name}_threads", threads * 1000, "ms")
+    yield measurement(f"{name}_processes", processes * 1000, "ms")
