@@ -33,6 +33,18 @@ Each round (two; one in ``--quick``):
   ``esp32_device_fps_mjpeg``: the device's own rate meanwhile.
 - ``esp32_mjpeg_vs_stills``: the stream's rate over the clip's (above 1: the
   device's stream mode gives more distinct pictures than stills polling).
+
+On the development machine both modes get 4-5 pictures a second (the ratio is
+0.94-1.13 from run to run): stream mode gives no more. Why, in the emulator: a
+still is the sensor's next frame after the request; in stream mode the next frame
+is the first sensor tick after the previous frame has been sent (ESPHome takes no
+new frame while one is still being sent), and a 32 kB frame takes 0.11 s at
+300 kB/s, just over one 100 ms tick, so both modes get a frame every other tick
+(a frame 10 % smaller would double the stream's rate). The firmware keeps two
+frame buffers (esphome/packages/camera.yaml), which the emulator does not model:
+a device that captures into one while it sends the other could stream at the
+link's rate (about 9 fps here). Before Peephole prefers the ESPHome camera's
+stream, that needs measuring on a device, or modelling in tools/emulator/timing.py.
 """
 
 from __future__ import annotations
