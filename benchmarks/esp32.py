@@ -39,8 +39,8 @@ On the development machine both modes get 4-5 pictures a second (the ratio is
 still is the sensor's next frame after the request; in stream mode the next frame
 is the first sensor tick after the previous frame has been sent (ESPHome takes no
 new frame while one is still being sent), and a 32 kB frame takes 0.11 s at
-300 kB/s, just over one 100 ms tick, so both modes get a frame every other tick
-(a frame 10 % smaller would double the stream's rate). The firmware keeps two
+300 kB/s (jitter comes on top), just over one 100 ms tick, so both modes get a
+frame every other tick. The firmware keeps two
 frame buffers (esphome/packages/camera.yaml), which the emulator does not model:
 a device that captures into one while it sends the other could stream at the
 link's rate (about 9 fps here). Before Peephole prefers the ESPHome camera's
