@@ -83,7 +83,8 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
         )
         async with async_test_home_assistant(config_dir=str(config_dir)) as hass:
             # What phcc's hass fixture does too: HA reports odd uses through the
-            # frame helper (a second core in one process is one).
+            # frame helper (a second core in one process is one); the next core
+            # sets its own.
             frame.async_setup(hass)
             hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
             await async_setup_component(hass, "homeassistant", {})
@@ -91,7 +92,6 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
                 yield hass
             finally:
                 await hass.async_stop(force=True)
-                frame.async_setup(None)
 
 
 class NumberedCamera(Camera):
