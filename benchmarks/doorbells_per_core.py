@@ -37,6 +37,9 @@ Assistant (an idle event loop and the same lag task, on the same core):
 - ``loop_lag_p99_ms_3_readers_1080p15_processes``: the same three readers,
   each in a process of its own (``_reader``).
 
+Two rounds of each, alternating, 8 s each; the lower p99 of the two is the figure
+(other engineers' jobs on the machine only ever add lag).
+
 With threads the lag is about three times what it is with processes (12 ms
 against 4 ms on the development machine). The decoder and x264 (one thread each
 on one core) release the GIL while they work, and the readers hold it only about
@@ -206,10 +209,15 @@ async def _search(
                 passed = count
                 if quick:
                     break  # a format check: one step
-        seconds = 3.0 if quick else 10.0
-        threads = await _lag_beside_readers(base, seconds, processes=False)
-        processes = await _lag_beside_readers(base, seconds, processes=True)
-    return passed, steps, (threads, processes)
+        seconds, rounds = (3.0, 1) if quick else (8.0, 2)
+        lags: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(rounds):
+            for processes in (False, True):
+                lags[processes].append(
+                    await _lag_beside_readers(base, seconds, processes=processes)
+                )
+    # Other load on the machine only adds lag: the best round is the figure.
+    return passed, steps, (min(lags[False]), min(lags[True]))
 
 
 def run(*, quick: bool) -> Iterator[Measurement]:
