@@ -34,6 +34,7 @@ from typing import Any
 import av
 from homeassistant import loader
 from homeassistant.components.camera import Camera, CameraEntityFeature
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import frame
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
@@ -91,6 +92,12 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
             try:
                 yield hass
             finally:
+                # HA does not unload config entries when it stops, and Peephole's
+                # feeds run in threads of their own: unloading stops them, so
+                # they do not go on using the core after this one.
+                for entry in hass.config_entries.async_entries():
+                    if entry.state is ConfigEntryState.LOADED:
+                        await hass.config_entries.async_unload(entry.entry_id)
                 await hass.async_stop(force=True)
 
 
