@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
@@ -152,6 +153,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
         if feed_source is not None:
             entry.async_on_unload(peephole.async_add_listener(feed_source.async_update))
             feed_source.async_start()
+    entry.async_on_unload(
+        hass.bus.async_listen_once(
+            EVENT_HOMEASSISTANT_STOP, partial(_async_stopping, peephole)
+        )
+    )
     if peephole.recorder is not None:
         peephole.recorder.async_start()
     entry.async_on_unload(async_track_sources(hass, entry))
@@ -163,6 +169,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: PeepholeConfigEntry) -> 
         entry, [platform for platform in PLATFORMS if platform is not Platform.SWITCH]
     )
     return True
+
+
+@callback
+def _async_stopping(peephole: Peephole, _event: Event) -> None:
+    """Home Assistant stops (entries are not unloaded): stop reading cameras.
+
+    The clip being recorded ends now, so it is saved while Home Assistant
+    still runs; the feeds' threads end with their connections.
+    """
+    if peephole.recorder is not None:
+        peephole.recorder.async_end_clip()
+    for source in (peephole.source, peephole.live_source):
+        if source is not None:
+            source.async_stop_for_good()
 
 
 def _async_prune_shares(

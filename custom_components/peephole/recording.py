@@ -264,6 +264,14 @@ class ClipRecorder:
             session.wake.set()
 
     @callback
+    def async_end_clip(self) -> None:
+        """End the clip being recorded now (it is saved with what it has)."""
+        if (session := self.session) is not None:
+            session.end_at = min(session.end_at, time.time())
+            session.past_end = True
+            session.wake.set()
+
+    @callback
     def _async_lost(self) -> None:
         """End the clip being recorded with what it has: the stream was lost.
 
@@ -273,9 +281,7 @@ class ClipRecorder:
             LOGGER.info(
                 "%s: stream lost, clip %s ends", self.entry.title, session.clip_id
             )
-            session.end_at = min(session.end_at, time.time())
-            session.past_end = True
-            session.wake.set()
+            self.async_end_clip()
 
     @callback
     def async_forget_frames(self) -> None:

@@ -258,6 +258,13 @@ class DoorbellSource:
             self._dropped_seen = dropped
             self.peephole.async_update_listeners()
 
+    @callback
+    def async_stop_for_good(self) -> None:
+        """Stop taking pictures now and never again (Home Assistant stops)."""
+        self._closed = True
+        self._wanted = False
+        self.feed.stop_now()
+
     async def async_close(self) -> None:
         """Stop for good (the entry unloads)."""
         self._closed = True

@@ -18,7 +18,7 @@ from typing import Any
 from unittest.mock import patch
 
 import av
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 import numpy as np
 import pytest
@@ -312,3 +312,31 @@ async def test_mjpeg_live_view_at_the_streams_rate(
     steps = [(b - a) % clip.spec.frames for a, b in itertools.pairwise(numbers)]
     assert all(step == 1 for step in steps), numbers  # every picture, no repeats
     assert len(jpegs) / seconds >= 0.8 * SPEC.fps
+
+
+async def test_home_assistant_stopping_saves_the_clip_and_leaves_the_camera(
+    hass: HomeAssistant,
+    setup_camera: StreamCamera,
+    rtsp: RtspServer,
+    clip: SceneClip,
+) -> None:
+    """HA stops (its entries stay loaded): the clip is saved, the stream closed."""
+    entry = await start_peephole(hass, setup_camera, rtsp, rtsp.url())
+    recorder = entry.runtime_data.recorder
+    saved = async_capture_events(hass, EVENT_CLIP_SAVED)
+    await until(lambda: ring_span(entry) >= 1.0)
+    await hass.services.async_call(
+        DOMAIN,
+        "record_clip",
+        {"config_entry_id": entry.entry_id, "duration": 60},
+        blocking=True,
+    )
+    await asyncio.sleep(1)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await until(lambda: saved, 10)
+    stored = recorder.store.get(saved[0].data["clip_id"])
+    assert not stored.incomplete
+    assert stored.duration < 10
+    await until(lambda: rtsp.clients == 0, pipeline.READ_TIMEOUT + 5)
+    await asyncio.sleep(1)
+    assert rtsp.clients == 0  # and it does not come back
