@@ -87,7 +87,7 @@ def home_assistant(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]
     """Start Home Assistant alone on an existing configuration; stop it after."""
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - Home Assistant, fixed arguments
-            [sys.executable, "-m", "homeassistant", "-c", str(config)],
+            [sys.executable, "-m", "homeassistant", "-c", str(config), "--skip-pip"],
             cwd=config.parent,
             stdin=subprocess.DEVNULL,
             stdout=output,

@@ -138,6 +138,10 @@ class Demo:
                 "homeassistant",
                 "-c",
                 str(self.config),
+                # Everything the demo needs is installed by scripts/setup: Home
+                # Assistant installs nothing at run time (offline, and the same on
+                # every machine, wherever the repository lives).
+                "--skip-pip",
                 cwd=self.directory,
                 stdout=ha_log,
                 stderr=ha_log,
