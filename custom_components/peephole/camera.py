@@ -92,10 +92,18 @@ class PeepholeCamera(PeepholeEntity, Camera):
 
     @callback
     def _async_privacy(self) -> None:
-        """Privacy mode: stop HA's stream of this camera (its reader ends too)."""
-        if self.peephole.privacy_mode and self.stream is not None:
+        """Privacy mode: stop HA's stream of this camera (its reader ends too).
+
+        The stream is also let go: HA keeps a camera's stream once made and
+        starts it again for the next viewer without asking ``stream_source()``
+        (which has no URL in privacy mode), so a kept one would be handed out,
+        and its worker would knock on the masked stream, until privacy mode ends.
+        Let go, HA refuses a stream until then, and makes a new one afterwards.
+        """
+        if self.peephole.privacy_mode and (stream := self.stream) is not None:
+            self.stream = None
             self.hass.async_create_task(
-                self.stream.stop(), f"peephole stop stream {self.entity_id}"
+                stream.stop(), f"peephole stop stream {self.entity_id}"
             )
 
     async def _async_rotate(self, _now: datetime | None = None) -> None:

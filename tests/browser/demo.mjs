@@ -7,8 +7,13 @@ import { createConnection } from "node:net";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { logIn } from "./login.mjs";
+import {
+  dialogStillPixel, grabFrames, openMoreInfo, restChange, waitForPlaying, watchHls,
+} from "./live.mjs";
 
 const [demoJson, shots] = process.argv.slice(2);
+const MASKED = "camera.front_door";
+const STREET_ZONE_BOTTOM = 0.56; // the demo's street zone: the top 56 % (tools/demo)
 const demo = JSON.parse(readFileSync(demoJson, "utf8"));
 mkdirSync(shots, { recursive: true });
 
@@ -183,9 +188,75 @@ try {
   await page.waitForTimeout(1000);
   await page.screenshot({ path: join(shots, "doorbell.png") });
 
-  // Privacy mode: the live view turns into the placeholder.
   await page.keyboard.press("Escape");
   await page.waitForTimeout(1000);
+
+  // The masked camera's live view: its more-info dialog plays HLS from Home
+  // Assistant's stream component (which reads Peephole's masked stream), and the
+  // pictures decoded from it show the street masked and the porch moving.
+  const hls = watchHls(page);
+  await openMoreInfo(page, MASKED);
+  const started = await waitForPlaying(page);
+  await page.waitForTimeout(3000);
+  const later = await page.locator("ha-more-info-dialog ha-hls-player video").evaluate((v) => v.currentTime);
+  check(later - started > 1.5,
+    `the more-info dialog plays the masked stream (currentTime ${started.toFixed(1)} → ${later.toFixed(1)} s in 3 s)`);
+  const served = (pattern) => hls.filter((r) => r.status === 200 && pattern.test(r.path)).length;
+  const parts = served(/\/segment\/\d+\.\d+\.m4s$/) + served(/\/segment\/\d+\.m4s$/);
+  check(served(/\/master_playlist\.m3u8$/) >= 1 && served(/\/init\.mp4$/) >= 1 && parts >= 2,
+    `over HLS from Home Assistant (/api/hls/: ${served(/playlist\.m3u8$/)} playlists, init.mp4, ${parts} segments and parts)`);
+  // A visitor steps onto the porch (below the zone) and sways there.
+  const motion = await emulator("motion 40");
+  check(motion.startsWith("ok"), `someone walks up to the door (${motion})`);
+  await page.waitForTimeout(4000); // HLS shows the door a few seconds late
+  const frames = [];
+  let changes = [];
+  // 16 pictures 0.4 s apart; 16 more if the visitor was not in them yet (a busy
+  // machine delays the live view).
+  for (let round = 0; round < 2 && changes.filter((change) => change > 40).length < 2; round += 1) {
+    frames.push(...await grabFrames(page, { count: 16, every: 400, zoneBottom: STREET_ZONE_BOTTOM }));
+    changes = frames.slice(1).map((frame, i) => restChange(frames[i], frame));
+  }
+  const times = new Set(frames.map((frame) => frame.time.toFixed(2)));
+  check(frames[0].width === 800 && frames[0].height === 600 && times.size >= frames.length / 2,
+    `${frames.length} pictures drawn from the <video> to a canvas (${frames[0].width}x${frames[0].height}, ${times.size} distinct times)`);
+  const flat = frames.every((f) => f.max - f.min <= 6 && Math.abs(f.mean - 128) <= 8);
+  check(flat, `the street zone is one flat grey in every picture (${frames.map((f) => `${f.min}-${f.max}`).join(", ")})`);
+  check(changes.filter((change) => change > 40).length >= 2,
+    `the rest of the picture moves between pictures (largest change per step: ${changes.map(Math.round).join(", ")})`);
+  await page.screenshot({ path: join(shots, "live-stream.png") });
+
+  // Privacy mode while someone watches: the stream ends (Home Assistant stops it),
+  // the dialog falls back to the camera's MJPEG, which is the placeholder, and
+  // Home Assistant hands out no stream for the camera any more.
+  const privateFrom = Date.now();
+  await page.evaluate(() =>
+    document.querySelector("home-assistant").hass.callService("switch", "turn_on", {
+      entity_id: "switch.front_door_privacy_mode",
+    }),
+  );
+  let pixel = null;
+  for (const deadline = Date.now() + 40000; pixel === null && Date.now() < deadline;) {
+    pixel = await dialogStillPixel(page);
+    if (pixel === null) await page.waitForTimeout(500);
+  }
+  check(pixel !== null && pixel.every((value) => value < 60),
+    `privacy mode ends the live stream: the dialog shows the placeholder (pixel ${pixel})`);
+  const late = hls.filter((r) => r.at > privateFrom + 1000 && r.status === 200 && /\.m4s$/.test(r.path));
+  check(late.length === 0, "no HLS segment is served after privacy mode went on");
+  const refused = await page.evaluate(async (entityId) => {
+    try {
+      await document.querySelector("home-assistant").hass.callWS({ type: "camera/stream", entity_id: entityId });
+      return null;
+    } catch (err) {
+      return err.message || String(err.code);
+    }
+  }, MASKED);
+  check(refused !== null, `Home Assistant offers no stream of the camera in privacy mode (${refused})`);
+  await page.keyboard.press("Escape");
+  await page.waitForTimeout(1000);
+
+  // Privacy mode: the live view turns into the placeholder.
   await page.evaluate(() =>
     document.querySelector("home-assistant").hass.callService("switch", "turn_on", {
       entity_id: "switch.front_door_privacy_mode",
@@ -247,6 +318,28 @@ try {
     await page.waitForTimeout(1500);
   }
   await page.screenshot({ path: join(shots, "media-browser.png") });
+
+  // The live view on a phone in the dark theme (privacy mode is off again).
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: "dark",
+  });
+  const mobile = await phone.newPage();
+  mobile.setDefaultTimeout(60000);
+  await logIn(mobile, demo);
+  await mobile.locator("hui-picture-entity-card").first().waitFor({ state: "visible" });
+  await openMoreInfo(mobile, MASKED);
+  await waitForPlaying(mobile);
+  const phoneVideo = mobile.locator("ha-more-info-dialog ha-hls-player video");
+  let smooth = false;
+  for (let i = 0; i < 15 && !smooth; i += 1) {
+    // Screenshot while it plays on (not while the player waits for a part).
+    const before = await phoneVideo.evaluate((v) => v.currentTime);
+    await mobile.waitForTimeout(1000);
+    smooth = await phoneVideo.evaluate((v, t) => v.currentTime - t > 0.8 && v.readyState === 4, before);
+  }
+  check(smooth, "the live stream plays on a phone too, after privacy mode went off");
+  await mobile.screenshot({ path: join(shots, "live-stream-phone-dark.png") });
+  await phone.close();
 } finally {
   await browser.close();
 }

@@ -329,7 +329,21 @@ async def test_privacy_mode_ends_the_stream_and_a_zone_reaches_it(
     assert not hass.states.get(MASKED).attributes.get("supported_features")
     camera = get_camera_from_entity_id(hass, MASKED)
     assert await camera.stream_source() is None
+    # HA let its stream go: a viewer (the frontend, camera.play_stream) gets none,
+    # and the stream's old HLS address is gone.
+    assert camera.stream is None
+    with pytest.raises(HomeAssistantError, match="does not support play stream"):
+        await async_request_stream(hass, MASKED, "hls")
+    assert (await client.get(hls_url)).status == 404
     await until(lambda: rtsp.clients == 0, 15)
+    # Privacy mode off: HA makes a new stream, from the masked stream's URL.
+    await hass.services.async_call(
+        "switch", "turn_off", {ATTR_ENTITY_ID: PRIVACY}, blocking=True
+    )
+    assert await async_request_stream(hass, MASKED, "hls") != hls_url
+    stream = get_camera_from_entity_id(hass, MASKED).stream
+    assert stream is not None
+    assert "/api/peephole/stream/" in stream.source
 
 
 async def test_play_stream_hands_the_masked_hls_to_a_media_player(

@@ -57,6 +57,9 @@ media_source:
 recorder:
   purge_keep_days: 1
 history:
+# The masked camera's live view is a real stream: Home Assistant's stream
+# component (part of default_config) makes HLS of Peephole's masked encode.
+stream:
 http:
   server_host: {host}
   server_port: {port}
