@@ -36,6 +36,16 @@ async def test_pyav_reads_every_frame_in_real_time(rtsp: RtspServer) -> None:
     assert_consecutive(reading, SPEC)
     assert_keyframes(reading, SPEC)
     assert_real_time(reading, SPEC.fps)
+    # The server's live clock says when it sent each frame: the paced frames (past
+    # the client's probing burst) arrive within a frame interval or so of it.
+    clock = rtsp.clock()
+    lags = []
+    for frame in reading.frames[-30:]:
+        assert frame.number is not None
+        sent = clock.frame_at(frame.arrival)
+        sent -= (sent - frame.number) % SPEC.frames  # the last frame of that number
+        lags.append(frame.arrival - clock.due(sent))
+    assert 0 <= sorted(lags)[len(lags) // 2] < 0.2, lags
     # Closing the container tears the session down and closes the connection.
     async with asyncio.timeout(5):
         await rtsp.wait_for_clients(0)

@@ -233,6 +233,10 @@ class RtspServer(StreamSource):
         path = path or next(iter(self._clips))
         return self._streams[path].clock.frame_at()
 
+    def clock(self, path: str | None = None) -> LiveClock:
+        """Return a path's live clock: when each frame of its stream is sent."""
+        return self._streams[path or next(iter(self._clips))].clock
+
     # --- StreamSource ------------------------------------------------------------------
 
     async def _start(self) -> None:
