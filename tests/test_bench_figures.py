@@ -7,7 +7,9 @@ import pytest
 from benchmarks._esp32_device import NumberedPorchScene
 from benchmarks._ha import LoopLag, Picture, kept_fraction, longest_freeze
 from benchmarks.esp32 import jpeg_number, split_parts
+from benchmarks.masked_stream import Seen, glass_to_glass, playlist_parts
 from benchmarks.stream_1080p import HEIGHT, WIDTH, mask_rect
+from tools.streams import LiveClock
 
 
 def _clip(numbers: list[int], fps: float = 10.0) -> list[Picture]:
@@ -76,3 +78,26 @@ def test_the_anchor_draws_over_the_masked_pixels() -> None:
     assert 0 <= x < x + w <= WIDTH
     assert 0 <= y < y + h <= HEIGHT
     assert x % 8 == y % 8 == w % 8 == 0
+
+
+def test_glass_to_glass_finds_the_last_send_of_a_number() -> None:
+    clock = LiveClock(15, start=100.0)
+    # Live frame 305 shows the clip's picture 5 (a 300-picture loop); seen 0.5 s later.
+    late = Seen(5, clock.due(305) + 0.5)
+    # Picture 299 (live frame 299) seen just after the clip looped to 0.
+    wrapped = Seen(299, clock.due(301) + 0.2)
+    delays = glass_to_glass([late, wrapped], clock, 300)
+    assert delays == pytest.approx([0.5, 2 / 15 + 0.2])
+    with pytest.raises(RuntimeError, match="unreadable"):
+        glass_to_glass([late, Seen(None, late.at)], clock, 300)
+
+
+def test_playlist_parts_reads_ha_ll_hls_parts() -> None:
+    playlist = (
+        b"#EXTM3U\n#EXT-X-PART-INF:PART-TARGET=1.000\n"
+        b'#EXT-X-PART:DURATION=1.000,URI="./segment/7.0.m4s",INDEPENDENT=YES\n'
+        b'#EXT-X-PART:DURATION=0.933,URI="./segment/7.1.m4s"\n'
+        b"#EXTINF:1.933,\n./segment/7.m4s\n"
+        b'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="./segment/8.0.m4s"\n'
+    )
+    assert playlist_parts(playlist) == [(7, 0, True), (7, 1, False)]
