@@ -191,7 +191,12 @@ class TsMuxer:
         return data
 
     def _open(self, first: EncodedPacket) -> None:
-        container = av.open(self, "w", format="mpegts")
+        # Each picture's PES packet says its length (where it fits in the 16-bit
+        # field): a reader (HA's stream worker) then has the picture as soon as
+        # its bytes are in, not when the next picture starts, one frame later.
+        container = av.open(
+            self, "w", format="mpegts", options={"omit_video_pes_length": "0"}
+        )
         self._container = container
         self._stream = add_h264_stream(container, first)
         self._offset = first.pts - PTS_OFFSET

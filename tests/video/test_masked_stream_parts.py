@@ -128,3 +128,62 @@ def test_the_transport_stream_starts_at_a_keyframe() -> None:
     assert muxer.mux(packets[:5]) == b""  # already sent: not again
     muxer.close()
     muxer.close()
+
+
+def test_a_reader_has_each_picture_as_soon_as_its_bytes_are_in() -> None:
+    """FFmpeg's demuxer (HA's stream worker) hands out picture n once n + 1 is in.
+
+    Each picture's PES packet says its length, so the demuxer need not wait for the
+    next PES packet to know where a picture ends; its H.264 parser still waits for
+    the next picture's start (one frame interval, as from any camera). Without the
+    length, picture n came out with n + 2: a frame interval more than HA's stream of
+    a camera has.
+    """
+    import os
+    import threading
+
+    import av
+
+    from tests.video.test_video import _encode
+
+    packets = _encode([100.0 + n / 10 for n in range(12)])
+    read, write = os.pipe()
+    seen: list[int] = []
+    arrived = threading.Condition()
+
+    def demux() -> None:
+        with (
+            os.fdopen(read, "rb", buffering=0) as source,
+            av.open(
+                source,
+                "r",
+                format="mpegts",
+                options={"probesize": "32", "analyzeduration": "0"},
+            ) as container,
+        ):
+            for packet in container.demux(video=0):
+                if packet.size:
+                    with arrived:
+                        seen.append(int(packet.pts))
+                        arrived.notify_all()
+
+    reader = threading.Thread(target=demux)
+    reader.start()
+    muxer = TsMuxer()
+    try:
+        with os.fdopen(write, "wb", buffering=0) as sink:
+            # Opening the demuxer probes the first pictures' headers: they come
+            # out together, once probing ends.
+            sink.write(muxer.mux(packets[:3]))
+            for count, packet in enumerate(packets[3:10], start=3):
+                sink.write(muxer.mux([packet]))
+                with arrived:
+                    # Picture `count` is out once the next is in, before more.
+                    assert arrived.wait_for(lambda n=count: len(seen) >= n, 10), (
+                        f"picture {count} held back by more than the next one"
+                    )
+    finally:
+        muxer.close()
+        reader.join(10)
+    assert len(seen) == 10
+    assert seen == sorted(seen)
