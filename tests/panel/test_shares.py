@@ -165,7 +165,7 @@ async def test_share_open_revoke_and_audit(
     assert share["url"] == share["links"][0]["url"]
     # The timeline shows who the clip is shared with.
     timeline = await ws.result(
-        "peephole/timeline", day=clip.start.astimezone().date().isoformat()
+        "peephole/timeline", day=dt_util.as_local(clip.start).date().isoformat()
     )
     assert [s["recipient"] for s in timeline["clips"][0]["shares"]] == ["neighbour"]
 
