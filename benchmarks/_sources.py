@@ -4,7 +4,12 @@ Serves the tools.streams scene over RTSP on several paths (``/d0``, ``/d1``...:
 one camera each, the same clip, each with its own live clock), so that the
 cameras' work (packetizing, sending) runs beside Home Assistant, on another core,
 as a camera's own chip would. Prints the server's base URL
-(``rtsp://127.0.0.1:PORT``) once it listens, then serves until terminated.
+(``rtsp://127.0.0.1:PORT``) once it listens, then serves until terminated. With
+``--clock`` the line also says when ``/d0``'s live frame 0 was due, on
+``time.monotonic()`` (CLOCK_MONOTONIC: one clock for every process of the
+machine): ``URL START``. So another process knows when the server sent each
+frame: live frame ``g``, which shows clip frame ``g % frames`` (the number burned
+into it), at ``START + g / fps``.
 """
 
 from __future__ import annotations
@@ -39,7 +44,10 @@ async def _serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     paths = {f"/d{index}": clip for index in range(args.paths)}
     async with RtspServer(paths) as server:
-        print(f"rtsp://{server.host}:{server.port}", flush=True)
+        line = f"rtsp://{server.host}:{server.port}"
+        if args.clock:
+            line += f" {server.clock('/d0').start!r}"
+        print(line, flush=True)
         await stop.wait()
 
 
@@ -51,6 +59,9 @@ def main() -> None:
     parser.add_argument("--noise", type=int, default=6)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--paths", type=int, default=1)
+    parser.add_argument(
+        "--clock", action="store_true", help="also print /d0's live clock start"
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(parser.parse_args()))
 

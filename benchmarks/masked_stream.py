@@ -1,7 +1,7 @@
 """The masked stream through Home Assistant's own stream component: start, latency, CPU.
 
 The source is the tools.streams scene, 800x600 H.264 at 15 fps with sensor noise
-(noise 6), a keyframe every 2 s, served over RTSP by ``_clocked_source`` in its
+(noise 6), a keyframe every 2 s, served over RTSP by ``_sources`` (``--clock``) in its
 own process on the other core (a camera is another machine). Every picture
 carries its number, and the server's live clock says when it sent each one.
 
@@ -392,14 +392,15 @@ async def _bench(quick: bool) -> dict[str, Any]:
     spec = spec_from(SIZE, FPS, NOISE, DURATION)
     async with (
         child(
-            "benchmarks._clocked_source",
+            "benchmarks._sources",
             *("--size", SIZE, "--fps", str(FPS), "--noise", str(NOISE)),
-            *("--duration", str(DURATION)),
+            *("--duration", str(DURATION), "--clock"),
             cores=other_cores(),
         ) as (_, line),
         home_assistant() as hass,
     ):
-        url, start = line.split()
+        base, start = line.split()
+        url = f"{base}/d0"
         clock = LiveClock(FPS, float(start))
         http = f"http://127.0.0.1:{await _serve_http(hass)}"
         try:
