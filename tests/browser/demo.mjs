@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { logIn } from "./login.mjs";
 import {
-  dialogStillPixel, grabFrames, openMoreInfo, restChange, waitForPlaying, watchHls,
+  dialogStillPixel, grabFrames, imagePixel, openMoreInfo, restChange, waitForPlaying, watchHls,
 } from "./live.mjs";
 
 const [demoJson, shots] = process.argv.slice(2);
@@ -81,17 +81,7 @@ try {
   const src = await page.evaluate(() => window.__peepholeImg.src);
   check(src.includes("camera.front_door"), `the dashboard shows the masked camera (${new URL(src).pathname})`);
   check(!src.includes("peephole_doorbell_camera"), "the unmasked source camera is not on the dashboard");
-  const [r, g, b] = await page.evaluate(() => {
-    const img = window.__peepholeImg;
-    const canvas = document.createElement("canvas");
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const context = canvas.getContext("2d");
-    context.drawImage(img, 0, 0);
-    return Array.from(context.getImageData(
-      Math.floor(img.naturalWidth * 0.5), Math.floor(img.naturalHeight * 0.2), 1, 1,
-    ).data);
-  });
+  const [r, g, b] = await imagePixel(await page.evaluateHandle(() => window.__peepholeImg), 0.5, 0.2);
   check(
     Math.abs(r - 128) < 4 && Math.abs(g - 128) < 4 && Math.abs(b - 128) < 4,
     `the street is masked on the dashboard (pixel ${r},${g},${b})`,

@@ -93,10 +93,24 @@ export function restChange(a, b) {
   return most;
 }
 
+// The colour [R, G, B] of an <img>'s pixel at (fx, fy), fractions of its size.
+export async function imagePixel(image, fx, fy) {
+  return image.evaluate((img, [x, y]) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const context = canvas.getContext("2d");
+    context.drawImage(img, 0, 0);
+    return Array.from(context.getImageData(
+      Math.floor(img.naturalWidth * x), Math.floor(img.naturalHeight * y), 1, 1,
+    ).data.slice(0, 3));
+  }, [fx, fy]);
+}
+
 // The dialog's MJPEG <img> (ha-camera-stream's fallback without a stream), once it
 // shows a picture: the colour of its pixel at (10 %, 10 %), or null until then.
 export async function dialogStillPixel(page) {
-  return page.evaluate(() => {
+  const handle = await page.evaluateHandle(() => {
     const deepFind = (root, wanted) => {
       for (const el of root.querySelectorAll("*")) {
         if (wanted(el)) return el;
@@ -115,14 +129,12 @@ export async function dialogStillPixel(page) {
       dialog.shadowRoot,
       (el) => el.tagName === "IMG" && el.src.includes("/api/camera_proxy_stream/"),
     );
-    if (img === null || !img.complete || img.naturalWidth === 0) return null;
-    const canvas = document.createElement("canvas");
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const context = canvas.getContext("2d");
-    context.drawImage(img, 0, 0);
-    return Array.from(context.getImageData(
-      Math.floor(img.naturalWidth * 0.1), Math.floor(img.naturalHeight * 0.1), 1, 1,
-    ).data.slice(0, 3));
+    return img === null || !img.complete || img.naturalWidth === 0 ? null : img;
   });
+  const img = handle.asElement();
+  try {
+    return img === null ? null : await imagePixel(img, 0.1, 0.1);
+  } finally {
+    await handle.dispose();
+  }
 }
