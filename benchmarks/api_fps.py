@@ -28,12 +28,12 @@ import io
 import logging
 import os
 from pathlib import Path
-import socket
 import statistics
 import sys
 import tempfile
 import time
 
+from aiohttp.test_utils import unused_port
 from homeassistant import loader
 from homeassistant.components.camera import async_get_image
 from homeassistant.config_entries import SOURCE_USER
@@ -51,12 +51,6 @@ from benchmarks import Measurement, measurement
 REPO = Path(__file__).resolve().parent.parent
 STREET = "0,0; 1,0; 1,0.34; 0,0.34"
 SOURCE_CAMERA = "camera.peephole_doorbell_camera"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _street_std(jpeg: bytes) -> float:
@@ -107,7 +101,7 @@ async def _start_device(port: int, key: str) -> asyncio.subprocess.Process:
 
 async def _bench(seconds: float) -> list[float]:
     key = base64.b64encode(os.urandom(32)).decode()
-    port = _free_port()
+    port = unused_port()
     device = await _start_device(port, key)
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -54,11 +54,11 @@ from dataclasses import dataclass
 import io
 import logging
 import re
-import socket
 import time
 from typing import Any
 
 import aiohttp
+from aiohttp.test_utils import unused_port
 import av
 from homeassistant.components.camera import async_request_stream
 from homeassistant.components.camera.helper import get_camera_from_entity_id
@@ -97,15 +97,9 @@ _PART = re.compile(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _serve_http(hass: HomeAssistant) -> int:
     """HA's HTTP server on 127.0.0.1 and its stream component; return the port."""
-    port = _free_port()
+    port = unused_port()
     config = {"http": {"server_host": ["127.0.0.1"], "server_port": port}}
     if not await async_setup_component(hass, "http", config):
         raise RuntimeError("http did not set up")
