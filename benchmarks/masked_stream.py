@@ -243,9 +243,7 @@ def glass_to_glass(seen: Sequence[Seen], clock: LiveClock, loop: int) -> list[fl
     delays = []
     for picture in seen:
         assert picture.number is not None  # noqa: S101 - checked above
-        sent = clock.frame_at(picture.at)
-        sent -= (sent - picture.number) % loop  # the last one with that number
-        delays.append(picture.at - clock.due(sent))
+        delays.append(picture.at - clock.sent(picture.number, loop, picture.at))
     return delays
 
 

@@ -50,6 +50,15 @@ class LiveClock:
         """When live frame `frame` is due (time.monotonic())."""
         return self.start + frame / self.fps
 
+    def sent(self, number: int, loop: int, now: float) -> float:
+        """When the last frame showing clip frame `number` was due by `now`.
+
+        A picture's number says which frame of the `loop`-frame clip it is; the
+        clock says which pass of the clip it came from.
+        """
+        frame = self.frame_at(now)
+        return self.due(frame - (frame - number) % loop)
+
 
 class StreamSource:
     """Base of the RTSP, HLS and MJPEG sources: listener and fault injection."""
